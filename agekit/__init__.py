@@ -1,0 +1,60 @@
+"""agekit: age, gender and ethnicity estimation from face images with Keras 3.
+
+Importing agekit is cheap: it loads no TensorFlow, dlib, model or dataset. Each
+subpackage is imported the first time it is used (as scikit-image does), and the most
+used names are re-exported here lazily too:
+
+    import agekit
+    agekit.labels.bin_ages([2, 35], "adience")   # imports agekit.labels only now
+    agekit.expected_age(probs)                   # same function, top-level name
+
+Subpackages: `labels` (numpy only), `metrics`, `losses`.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+# Subpackages, imported on first attribute access.
+_SUBMODULES = (
+    "labels",
+    "metrics",
+    "losses",
+)
+
+# Top-level names -> the subpackage they live in.
+_EXPORTS = {
+    "AGE_BINS": "labels",
+    "AgeBins": "labels",
+    "bin_ages": "labels",
+    "bin_labels": "labels",
+    "encode_dex": "labels",
+    "encode_coral": "labels",
+    "expected_age": "labels",
+    "coral_to_rank": "labels",
+    "ExpectedAgeMAE": "metrics",
+    "CoralMAE": "metrics",
+    "BinnedAccuracy": "metrics",
+    "mae": "metrics",
+    "epsilon_error": "metrics",
+    "cumulative_score": "metrics",
+    "mae_by_group": "metrics",
+    "classification_summary": "metrics",
+    "CoralLoss": "losses",
+    "LabelDistributionLoss": "losses",
+}
+
+__all__ = sorted(set(_SUBMODULES) | set(_EXPORTS))
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _EXPORTS:
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

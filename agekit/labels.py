@@ -1,0 +1,324 @@
+"""Ages, age bins and label encodings (numpy only).
+
+Conventions used across agekit:
+
+- An age is a number of years, float or int, >= 0. A fractional age (the ChaLearn
+  apparent-age mean 23.4) belongs to the year it has completed: 23.4 is in year 23.
+- A bin scheme is an ordered tuple of inclusive integer year ranges `(low, high)`.
+  `high` may be `inf` for an open last group ("60+").
+- DEX classes are the ages 0..num_classes-1; class k is age k.
+- CORAL ranks are 0..K-1; rank r is encoded as K-1 binary levels, the first r set.
+"""
+
+from dataclasses import dataclass
+from math import inf
+
+import numpy as np
+
+from agekit._validation import as_ages, as_float_array, fail
+
+GAP_RULES = ("nearest", "raise", "mark")
+
+
+@dataclass(frozen=True)
+class AgeBins:
+    """An ordered set of age groups, each an inclusive range of whole years.
+
+    Args:
+        name: Scheme name (used in titles and file names).
+        ranges: Tuple of `(low, high)` pairs in increasing order, not overlapping.
+            `high` may be `math.inf`. Gaps between groups are allowed (Adience has them).
+
+    Example:
+        >>> AgeBins.from_edges([0, 13, 20, 60], name="utk4").labels
+        ('0-12', '13-19', '20-59', '60+')
+    """
+
+    name: str
+    ranges: tuple
+
+    def __post_init__(self):
+        ranges = tuple((float(lo), float(hi)) for lo, hi in self.ranges)
+        if not ranges:
+            fail("at least one (low, high) range", "ranges", self.ranges)
+        next_lows = [lo for lo, _ in ranges[1:]] + [inf]
+        for (lo, hi), next_low in zip(ranges, next_lows):
+            if not (0 <= lo <= hi and (hi < next_low or hi == next_low == inf)):
+                fail(
+                    "increasing, non-overlapping ranges with 0 <= low <= high",
+                    "ranges",
+                    self.ranges,
+                )
+        object.__setattr__(self, "ranges", ranges)
+
+    @classmethod
+    def from_edges(cls, edges, *, name="custom"):
+        """Contiguous bins from lower edges: `[0, 13, 20, 60]` -> 0-12, 13-19, 20-59, 60+."""
+        edges = [float(e) for e in edges]
+        highs = [e - 1 for e in edges[1:]] + [inf]
+        return cls(name, tuple(zip(edges, highs)))
+
+    @property
+    def labels(self):
+        """Human-readable group names such as `'4-6'` or `'60+'`."""
+        out = []
+        for lo, hi in self.ranges:
+            if hi == inf:
+                out.append(f"{lo:g}+")
+            elif lo == hi:
+                out.append(f"{lo:g}")
+            else:
+                out.append(f"{lo:g}-{hi:g}")
+        return tuple(out)
+
+    @property
+    def lows(self):
+        return np.array([lo for lo, _ in self.ranges])
+
+    @property
+    def highs(self):
+        return np.array([hi for _, hi in self.ranges])
+
+    def __len__(self):
+        return len(self.ranges)
+
+
+AGE_BINS = {
+    "dex": AgeBins("dex", tuple((a, a) for a in range(101))),
+    "adience": AgeBins(
+        "adience",
+        ((0, 2), (4, 6), (8, 13), (15, 20), (25, 32), (38, 43), (48, 53), (60, inf)),
+    ),
+    "utk7": AgeBins(
+        "utk7", ((0, 2), (3, 6), (7, 14), (15, 30), (31, 40), (41, 65), (66, 116))
+    ),
+    "utk4": AgeBins("utk4", ((0, 12), (13, 19), (20, 59), (60, 116))),
+}
+
+
+def get_bins(bins):
+    """Resolve a scheme name, an `AgeBins`, lower edges or `(low, high)` pairs.
+
+    Example:
+        >>> len(get_bins("adience")), len(get_bins([0, 18, 65]))
+        (8, 3)
+    """
+    if isinstance(bins, AgeBins):
+        return bins
+    if isinstance(bins, str):
+        if bins not in AGE_BINS:
+            raise ValueError(
+                f"Unknown age-bin scheme. Expected one of {sorted(AGE_BINS)}, an AgeBins, "
+                f"or a sequence of edges. Received: bins={bins!r}"
+            )
+        return AGE_BINS[bins]
+    try:
+        items = list(bins)
+    except TypeError:
+        fail("a scheme name, AgeBins, or a sequence of edges", "bins", bins, error=TypeError)
+    if items and all(np.ndim(item) == 1 and len(item) == 2 for item in items):
+        return AgeBins("custom", tuple(tuple(item) for item in items))
+    return AgeBins.from_edges(items)
+
+
+def bin_labels(bins):
+    """Names of the groups of a scheme.
+
+    Example:
+        >>> bin_labels("adience")[-1]
+        '60+'
+    """
+    return get_bins(bins).labels
+
+
+def bin_ages(ages, bins, *, gaps="nearest"):
+    """Map ages to the index of their group.
+
+    An age belongs to the group that holds the year it has completed (`floor(age)`).
+    Ages that fall between two groups (Adience has no group for 3, 7, 14, 21-24,
+    33-37, 44-47 or 54-59) are handled by `gaps`:
+
+    - `"nearest"` (default): the group nearest in years; on a tie (3 is one year from
+      both 0-2 and 4-6) the younger group. Ages past the last group go to the last one.
+    - `"raise"`: a `ValueError` listing the ages that fit no group.
+    - `"mark"`: index -1 for those ages, so the caller can drop and count them.
+
+    Args:
+        ages: 1-D array-like of ages in years (>= 0, finite).
+        bins: Scheme name (`"dex"`, `"adience"`, `"utk7"`, `"utk4"`), `AgeBins`, or edges.
+        gaps: `"nearest"`, `"raise"` or `"mark"`.
+
+    Returns:
+        int64 array of group indices, same length as `ages`.
+
+    Example:
+        >>> bin_ages([2, 3, 35, 70], "adience").tolist()
+        [0, 0, 4, 7]
+    """
+    if gaps not in GAP_RULES:
+        fail(f"gaps to be one of {GAP_RULES}", "gaps", gaps)
+    scheme = get_bins(bins)
+    years = np.floor(as_ages(ages))[:, None]
+    below = np.clip(scheme.lows[None, :] - years, 0, None)
+    above = np.clip(years - scheme.highs[None, :], 0, None)
+    distance = below + above
+    index = np.argmin(distance, axis=1)  # first minimum: the younger group on a tie
+    outside = distance[np.arange(len(index)), index] > 0
+    if gaps == "raise" and np.any(outside):
+        bad = np.unique(years[outside, 0])
+        raise ValueError(
+            f"Expected ages inside the groups of the {scheme.name!r} scheme "
+            f"{list(scheme.labels)}. Received: ages in no group={bad.tolist()}"
+        )
+    if gaps == "mark":
+        index = np.where(outside, -1, index)
+    return index.astype(np.int64)
+
+
+def _check_num_classes(num_classes):
+    if int(num_classes) != num_classes or num_classes < 2:
+        fail("an integer num_classes >= 2", "num_classes", num_classes)
+    return int(num_classes)
+
+
+def encode_dex(ages, num_classes=101, sigma=None, *, clip=False):
+    """DEX targets: one-hot over the ages 0..num_classes-1, or a Gaussian distribution.
+
+    Without `sigma`, each age is rounded to the nearest whole year and one-hot encoded.
+    With `sigma` (a scalar or one value per age, such as the ChaLearn per-image
+    standard deviation) the target is a discretised Gaussian centred on the exact age,
+    normalised to sum to one over the classes (label-distribution learning).
+
+    Args:
+        ages: 1-D array-like of ages in years.
+        num_classes: Number of one-year classes (101 covers 0..100).
+        sigma: None, or a positive scalar / array of standard deviations in years.
+        clip: Map ages above the last class to the last class. By default such ages
+            raise a `ValueError` rather than silently change their label.
+
+    Returns:
+        float32 array of shape `(len(ages), num_classes)` whose rows sum to one.
+
+    Example:
+        >>> encode_dex([37]).argmax(axis=1).tolist()
+        [37]
+    """
+    num_classes = _check_num_classes(num_classes)
+    ages = as_ages(ages)
+    top = num_classes - 1
+    if np.any(ages > top):
+        if not clip:
+            fail(
+                f"ages in [0, {top}] for {num_classes} DEX classes (or clip=True)",
+                "ages",
+                ages[ages > top],
+            )
+        ages = np.minimum(ages, top)
+    if sigma is None:
+        out = np.zeros((len(ages), num_classes), dtype=np.float32)
+        out[np.arange(len(ages)), np.rint(ages).astype(np.int64)] = 1.0
+        return out
+    sigma = as_float_array(sigma, "sigma")
+    if sigma.ndim > 1 or (sigma.ndim == 1 and len(sigma) != len(ages)):
+        raise ValueError(
+            "Expected `sigma` as a scalar or one value per age. "
+            f"Received: sigma.shape={sigma.shape} for {len(ages)} ages"
+        )
+    if np.any(sigma <= 0):
+        fail("sigma > 0", "sigma", sigma[sigma <= 0] if sigma.ndim else sigma)
+    sigma = np.broadcast_to(sigma, ages.shape)[:, None]
+    grid = np.arange(num_classes)[None, :]
+    logits = -0.5 * ((grid - ages[:, None]) / sigma) ** 2
+    dist = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (dist / dist.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def encode_coral(ranks, num_classes):
+    """CORAL extended binary labels: rank r -> K-1 levels, the first r of them 1.
+
+    Example:
+        >>> encode_coral([0, 2], num_classes=4).tolist()
+        [[0.0, 0.0, 0.0], [1.0, 1.0, 0.0]]
+    """
+    num_classes = _check_num_classes(num_classes)
+    ranks = as_ages(ranks, "ranks")
+    if np.any(ranks != np.round(ranks)) or np.any(ranks > num_classes - 1):
+        bad = ranks[(ranks != np.round(ranks)) | (ranks > num_classes - 1)]
+        fail(f"integer ranks in [0, {num_classes - 1}]", "ranks", bad)
+    levels = np.arange(num_classes - 1)[None, :] < ranks[:, None]
+    return levels.astype(np.float32)
+
+
+def expected_age(probs, ages=None, *, normalize=False, atol=1e-3):
+    """DEX expected value: sum over classes of probability times age.
+
+    Args:
+        probs: `(n, k)` (or `(k,)`) class probabilities, such as a softmax output.
+        ages: The age of each class; defaults to `0..k-1`.
+        normalize: Rescale rows that do not sum to one instead of rejecting them.
+        atol: Tolerance on the row sums when `normalize` is False.
+
+    Returns:
+        float64 array of `n` ages (a scalar for a single distribution).
+
+    Raises:
+        ValueError: on negative probabilities, rows that do not sum to one (unless
+            `normalize=True`), or `ages` of the wrong length.
+
+    Example:
+        >>> float(expected_age(np.full(101, 1 / 101)))
+        50.0
+    """
+    probs = as_float_array(probs, "probs")
+    single = probs.ndim == 1
+    probs = np.atleast_2d(probs)
+    if probs.ndim != 2:
+        raise ValueError(f"Expected `probs` of shape (n, k). Received: probs.shape={probs.shape}")
+    ages = np.arange(probs.shape[1], dtype=np.float64) if ages is None else as_ages(ages)
+    if len(ages) != probs.shape[1]:
+        raise ValueError(
+            "Expected one age per class. "
+            f"Received: probs.shape={probs.shape}, len(ages)={len(ages)}"
+        )
+    if np.any(probs < 0):
+        fail("probabilities >= 0", "probs", probs[probs < 0])
+    sums = probs.sum(axis=1, keepdims=True)
+    if normalize:
+        if np.any(sums == 0):
+            fail("rows with a positive sum", "probs", sums[sums == 0])
+        probs = probs / sums
+    elif np.any(np.abs(sums - 1) > atol):
+        fail(
+            "rows of probabilities that sum to 1 (pass normalize=True to rescale)",
+            "row sums",
+            sums[np.abs(sums - 1) > atol],
+        )
+    out = probs @ ages
+    return out[0] if single else out
+
+
+def coral_to_rank(logits):
+    """Predicted CORAL rank: the number of binary tasks with probability > 0.5.
+
+    Example:
+        >>> coral_to_rank([[3.0, 1.0, -2.0]]).tolist()
+        [2]
+    """
+    logits = as_float_array(logits, "logits")
+    if logits.ndim == 1:
+        logits = logits[None, :]
+    return (logits > 0).sum(axis=-1).astype(np.int64)
+
+
+__all__ = [
+    "AGE_BINS",
+    "AgeBins",
+    "GAP_RULES",
+    "bin_ages",
+    "bin_labels",
+    "coral_to_rank",
+    "encode_coral",
+    "encode_dex",
+    "expected_age",
+    "get_bins",
+]
