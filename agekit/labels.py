@@ -19,6 +19,11 @@ from agekit._validation import as_ages, as_float_array, fail
 
 GAP_RULES = ("nearest", "raise", "mark")
 
+# One convention for every loader and model output (UTKFace's):
+# gender 0 = male, 1 = female; ethnicity 0-4 as below. Unknown is <NA> in DataFrames.
+GENDER_LABELS = ("male", "female")
+ETHNICITY_LABELS = ("White", "Black", "Asian", "Indian", "Others")
+
 
 @dataclass(frozen=True)
 class AgeBins:
@@ -313,7 +318,9 @@ def coral_to_rank(logits):
 __all__ = [
     "AGE_BINS",
     "AgeBins",
+    "ETHNICITY_LABELS",
     "GAP_RULES",
+    "GENDER_LABELS",
     "bin_ages",
     "bin_labels",
     "coral_to_rank",
