@@ -44,7 +44,7 @@ _EXPORTS = {
     "LabelDistributionLoss": "losses",
 }
 
-__all__ = sorted(set(_SUBMODULES) | set(_EXPORTS))
+__all__ = [*_SUBMODULES, *_EXPORTS]  # noqa: PLE0604 (built from the lazy tables)
 
 
 def __getattr__(name):

@@ -317,10 +317,10 @@ def coral_to_rank(logits):
 
 __all__ = [
     "AGE_BINS",
-    "AgeBins",
     "ETHNICITY_LABELS",
     "GAP_RULES",
     "GENDER_LABELS",
+    "AgeBins",
     "bin_ages",
     "bin_labels",
     "coral_to_rank",

@@ -1,0 +1,84 @@
+"""Evaluation functions on arrays: hand counts and an independent reference (sklearn)."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+from agekit.metrics import (
+    classification_summary,
+    cumulative_score,
+    epsilon_error,
+    mae,
+    mae_by_group,
+)
+
+
+def test_mae():
+    assert mae([20, 30, 40], [22, 27, 40]) == pytest.approx(5 / 3)
+    assert mae(np.array([[1.0], [2.0]]), [1.0, 4.0]) == pytest.approx(1.0)
+
+
+def test_epsilon_error_golden_values():
+    assert epsilon_error([30.0], [30.0], [4.0]) == 0.0
+    assert epsilon_error([34.0], [30.0], [4.0]) == pytest.approx(1 - np.exp(-0.5))
+    assert epsilon_error([26.0], [30.0], [4.0]) == pytest.approx(1 - np.exp(-0.5))
+    both = epsilon_error([30.0, 34.0], [30.0, 30.0], [4.0, 4.0])
+    assert both == pytest.approx((1 - np.exp(-0.5)) / 2)
+
+
+def test_cumulative_score_matches_a_hand_count():
+    pred = [10, 20, 30, 40, 50, 60]
+    true = [10, 25, 36, 44, 59, 61]  # errors 0, 5, 6, 4, 9, 1
+    assert cumulative_score(pred, true, threshold=5) == pytest.approx(4 / 6)  # 0, 5, 4, 1
+    assert cumulative_score(pred, true, threshold=0) == pytest.approx(1 / 6)
+    np.testing.assert_allclose(cumulative_score(pred, true, threshold=[1, 6, 10]), [2 / 6, 5 / 6, 1.0])
+
+
+def test_mae_by_group():
+    table = mae_by_group([1, 5, 20, 25, 70], [2, 4, 22, 22, 80], bins="utk4")
+    assert table.index.tolist() == ["0-12", "13-19", "20-59", "60-116"]
+    assert table["n"].tolist() == [2, 0, 2, 1]
+    assert table.loc["0-12", "mae"] == pytest.approx(1.0)
+    assert table.loc["20-59", "bias"] == pytest.approx(0.5)
+    assert np.isnan(table.loc["13-19", "mae"])
+
+
+def test_classification_summary_matches_sklearn():
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 7, size=200)
+    y_pred = np.where(rng.random(200) < 0.6, y_true, rng.integers(0, 7, size=200))
+    summary = classification_summary(y_true, y_pred, labels="utk7")
+    assert summary.macro_f1 == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+    assert summary.accuracy == pytest.approx(np.mean(y_true == y_pred))
+    np.testing.assert_array_equal(summary.confusion.to_numpy(), confusion_matrix(y_true, y_pred))
+    p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, zero_division=0)
+    np.testing.assert_allclose(summary.per_class[["precision", "recall", "f1"]], np.c_[p, r, f])
+    assert summary.per_class.index[0] == "0-2"
+    assert "macro-F1" in str(summary)
+
+
+def test_classification_summary_from_probabilities_and_unseen_classes():
+    probs = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1]])
+    summary = classification_summary([0, 1, 1], probs, labels=["a", "b", "c"])
+    assert summary.accuracy == pytest.approx(2 / 3)
+    # class "c" never occurs: it is listed but not averaged (sklearn's macro average).
+    assert summary.macro_f1 == pytest.approx(f1_score([0, 1, 1], [0, 1, 0], average="macro"))
+    assert summary.per_class.loc["c", "support"] == 0
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: mae([1, 2], [1, 2, 3]), r"Expected inputs of the same length. Received: len\(pred\)=2, len\(true\)=3"),
+        (lambda: mae([], []), r"Expected at least one sample"),
+        (lambda: epsilon_error([1.0], [1.0], [0.0]), r"Expected std > 0 for every image"),
+        (lambda: cumulative_score([1], [2], threshold=-1), r"Expected threshold >= 0"),
+        (lambda: mae_by_group([1], [-4]), r"Expected non-negative ages"),
+        (lambda: classification_summary([0, 1], [0, 5], labels=["a", "b"]), r"Expected class indices in \[0, 1\]"),
+        (lambda: classification_summary([0, 1.5], [0, 1]), r"Expected integer class indices"),
+        (lambda: mae([np.nan], [1.0]), r"Expected finite values in `pred`"),
+    ],
+)
+def test_bad_input_raises_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
