@@ -8,7 +8,7 @@ used names are re-exported here lazily too:
     agekit.labels.bin_ages([2, 35], "adience")   # imports agekit.labels only now
     agekit.expected_age(probs)                   # same function, top-level name
 
-Subpackages: `labels` (numpy only), `metrics`, `losses`.
+Subpackages: `labels` (numpy only), `metrics`, `losses`, `models`, `training`.
 """
 
 import importlib
@@ -20,6 +20,8 @@ _SUBMODULES = (
     "labels",
     "metrics",
     "losses",
+    "models",
+    "training",
 )
 
 # Top-level names -> the subpackage they live in.
@@ -40,8 +42,15 @@ _EXPORTS = {
     "cumulative_score": "metrics",
     "mae_by_group": "metrics",
     "classification_summary": "metrics",
+    "MacroF1": "metrics",
     "CoralLoss": "losses",
     "LabelDistributionLoss": "losses",
+    "build_model": "models",
+    "set_trainable": "models",
+    "compile_model": "models",
+    "fit": "training",
+    "FineTune": "training",
+    "Stage": "training",
 }
 
 __all__ = [*_SUBMODULES, *_EXPORTS]  # noqa: PLE0604 (built from the lazy tables)

@@ -7,9 +7,10 @@ registered for `.keras` files under the package name "agekit"):
 - `CoralMAE`: CORAL. Predicted rank = number of binary tasks with p > 0.5.
 - `BinnedAccuracy`: the share of samples whose predicted age falls in the true age's
   group (Adience, UTK7, ...), for any head.
+- `MacroF1`: macro-averaged F1 of a class head (age bins, gender, ethnicity).
 
-All three are stateful means over samples: the value after an epoch is the mean over
-every sample of the epoch (weighted by `sample_weight`), not a mean of batch means.
+All are stateful: the value after an epoch is computed over every sample of the epoch
+(weighted by `sample_weight`), never as a mean of batch means.
 
 Plain functions on arrays for evaluation: `mae`, `epsilon_error` (ChaLearn LAP),
 `cumulative_score`, `mae_by_group`, `classification_summary`.
@@ -305,6 +306,73 @@ class BinnedAccuracy(_SampleMean):
         return cls(**config)
 
 
+@keras.saving.register_keras_serializable(package="agekit")
+class MacroF1(keras.metrics.Metric):
+    """Macro-averaged F1 of a softmax classifier, from a confusion matrix kept over the epoch.
+
+    Unlike a mean of per-batch F1 scores, the value after an epoch is exactly the
+    macro-F1 of all its samples (the classes seen in y_true or y_pred are averaged, as
+    `classification_summary` and scikit-learn's `average="macro"` do).
+
+    Args:
+        num_classes: Number of classes k of the softmax.
+
+    `y_true` is a class index (`(n,)` / `(n, 1)`) or a one-hot `(n, k)`; `y_pred` is
+    `(n, k)` scores (the argmax is taken).
+
+    Example:
+        >>> m = MacroF1(2)
+        >>> m.update_state([0, 1, 1], [[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]])
+        >>> round(float(m.result()), 4)
+        0.6667
+    """
+
+    def __init__(self, num_classes, *, name="macro_f1", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if int(num_classes) != num_classes or num_classes < 2:
+            fail("an integer num_classes >= 2", "num_classes", num_classes)
+        self.num_classes = int(num_classes)
+        self.confusion = self.add_variable(
+            shape=(self.num_classes, self.num_classes), initializer="zeros", name="confusion"
+        )
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred)
+        _static_check(y_true, y_pred, what=self.name)
+        k = self.num_classes
+        if tuple(y_pred.shape)[-1] not in (None, k):
+            raise ValueError(
+                f"Expected y_pred with {k} columns for {self.name}. "
+                f"Received: y_pred.shape={tuple(y_pred.shape)}"
+            )
+        if _is_distribution(y_true, k):
+            true = ops.argmax(y_true, axis=-1)
+        else:
+            true = ops.cast(_sparse(y_true, "class"), "int32")
+        true_1h = ops.one_hot(ops.cast(true, "int32"), k, dtype=self.dtype)
+        pred_1h = ops.one_hot(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), k, dtype=self.dtype)
+        if sample_weight is not None:
+            weights = ops.reshape(ops.cast(sample_weight, self.dtype), (-1, 1))
+            true_1h = true_1h * weights
+        self.confusion.assign_add(ops.matmul(ops.transpose(true_1h), pred_1h))
+
+    def result(self):
+        confusion = ops.convert_to_tensor(self.confusion)
+        tp = ops.diagonal(confusion)
+        support, predicted = ops.sum(confusion, axis=1), ops.sum(confusion, axis=0)
+        precision = ops.divide_no_nan(tp, predicted)
+        recall = ops.divide_no_nan(tp, support)
+        f1 = ops.divide_no_nan(2 * precision * recall, precision + recall)
+        seen = ops.cast((support + predicted) > 0, self.dtype)
+        return ops.divide_no_nan(ops.sum(f1 * seen), ops.sum(seen))
+
+    def reset_state(self):
+        self.confusion.assign(ops.zeros((self.num_classes, self.num_classes), dtype=self.dtype))
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
 # -------------------------------------------------------------- functions on arrays
 
 
@@ -487,6 +555,7 @@ __all__ = [
     "ClassificationSummary",
     "CoralMAE",
     "ExpectedAgeMAE",
+    "MacroF1",
     "classification_summary",
     "cumulative_score",
     "epsilon_error",

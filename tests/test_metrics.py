@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from agekit.labels import bin_ages, encode_coral, encode_dex
-from agekit.metrics import BinnedAccuracy, CoralMAE, ExpectedAgeMAE
+from agekit.metrics import BinnedAccuracy, CoralMAE, ExpectedAgeMAE, MacroF1
 
 pytestmark = pytest.mark.backend_agnostic
 
@@ -154,3 +154,22 @@ def test_metrics_inside_fit_match_the_epoch_mean():
     assert result["expected_age_mae"] == pytest.approx(
         np.mean(np.abs(probs @ np.arange(101) - ages)), rel=1e-4
     )
+
+
+def test_macro_f1_over_batches_matches_sklearn():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(5)
+    y_true = rng.integers(0, 7, size=16)
+    scores = rng.normal(size=(16, 7)).astype("float32")
+    scores[np.arange(16), y_true] += rng.normal(1.0, 1.0, size=16).astype("float32")
+    metric = MacroF1(7)
+    for t, p in _batches(y_true, scores):
+        metric.update_state(t, p)
+    reference = f1_score(y_true, scores.argmax(axis=1), average="macro")
+    assert float(metric.result()) == pytest.approx(reference, rel=1e-5)
+    one_hot = MacroF1(7)
+    one_hot.update_state(np.eye(7)[y_true], scores)
+    assert float(one_hot.result()) == pytest.approx(reference, rel=1e-5)
+    with pytest.raises(ValueError, match=r"Expected y_pred with 7 columns"):
+        metric.update_state(y_true, scores[:, :5])

@@ -9,7 +9,7 @@ import pytest
 
 from agekit.labels import encode_coral, encode_dex
 from agekit.losses import CoralLoss, LabelDistributionLoss
-from agekit.metrics import BinnedAccuracy, CoralMAE, ExpectedAgeMAE
+from agekit.metrics import BinnedAccuracy, CoralMAE, ExpectedAgeMAE, MacroF1
 
 pytestmark = pytest.mark.backend_agnostic
 
@@ -57,6 +57,7 @@ def test_keras_round_trip_keeps_outputs_and_metrics(tmp_path):
     [
         ExpectedAgeMAE(ages=[10, 20, 30], from_logits=True, name="mae3"),
         CoralMAE(min_age=16),
+        MacroF1(8),
         BinnedAccuracy([0, 18, 65], head="regression"),
         CoralLoss(importance=[1.0, 0.5]),
         LabelDistributionLoss(from_logits=True),

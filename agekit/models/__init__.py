@@ -1,0 +1,39 @@
+"""Age models: transfer-learning builders, heads, freezing, and the studies' CNNs.
+
+Example:
+    >>> from agekit.models import build_model, set_trainable, compile_model
+    >>> model = build_model("vgg16", "dex", weights="imagenet")
+    >>> set_trainable(model, last=8)           # conv block 5 and the top
+    >>> compile_model(model, learning_rate=1e-5)
+"""
+
+from agekit.models.build import (
+    BACKBONES,
+    TOPS,
+    attach_heads,
+    build_model,
+    compile_model,
+    preprocessing_for,
+)
+from agekit.models.freeze import counted_layers, set_trainable, trainable_summary
+from agekit.models.heads import KINDS, Head, heads_of, parse_head
+from agekit.models.scratch import basic_cnn, levi_hassner_cnn, two_branch_cnn
+
+__all__ = [
+    "BACKBONES",
+    "KINDS",
+    "TOPS",
+    "Head",
+    "attach_heads",
+    "basic_cnn",
+    "build_model",
+    "compile_model",
+    "counted_layers",
+    "heads_of",
+    "levi_hassner_cnn",
+    "parse_head",
+    "preprocessing_for",
+    "set_trainable",
+    "trainable_summary",
+    "two_branch_cnn",
+]

@@ -1,0 +1,196 @@
+"""Transfer-learning models: a `keras.applications` backbone, a top, and age heads.
+
+`build_model` returns one flat functional `keras.Model` (`Model(base.input, heads)`):
+the backbone's layers are the model's own layers, never a nested model, so layer
+lookup by name (`block5_conv1`), freezing, activation maps and Grad-CAM all work.
+"""
+
+from pathlib import Path
+
+import keras
+
+from agekit._validation import fail
+from agekit.models.heads import Head, head_loss_and_metrics, heads_of, parse_head
+
+# name -> (keras.applications constructor, agekit.data preprocessing mode, min input side)
+BACKBONES = {
+    "vgg16": ("VGG16", "vgg16", 32),
+    "vgg19": ("VGG19", "vgg16", 32),
+    "resnet50": ("ResNet50", "caffe", 32),
+    "inception_v3": ("InceptionV3", "tf", 75),
+    "mobilenet_v2": ("MobileNetV2", "tf", 32),
+    "efficientnet_b0": ("EfficientNetB0", "none", 32),
+}
+TOPS = ("vgg", "gap")
+
+
+def preprocessing_for(backbone):
+    """The `agekit.data` preprocessing mode a backbone's ImageNet weights expect.
+
+    Example:
+        >>> preprocessing_for("inception_v3")
+        'tf'
+    """
+    if backbone not in BACKBONES:
+        fail(f"backbone to be one of {sorted(BACKBONES)}", "backbone", backbone)
+    return BACKBONES[backbone][1]
+
+
+def _check_weights(weights, input_shape):
+    if weights is None:
+        return None
+    if weights == "imagenet":
+        if input_shape[-1] != 3:
+            fail("3 input channels for ImageNet weights (or weights=None)", "input_shape",
+                 input_shape)
+        return weights
+    path = Path(weights)
+    if not path.is_file():
+        raise FileNotFoundError(
+            "Expected weights='imagenet', None, or the path of a weights file. "
+            f"Received: weights={str(weights)!r} (no such file)"
+        )
+    return str(path)
+
+
+def _base(backbone, weights, input_shape, keep_vgg_top):
+    constructor, _, min_side = BACKBONES[backbone]
+    if min(input_shape[:2]) < min_side:
+        fail(f"input sides of at least {min_side} px for {backbone}", "input_shape", input_shape)
+    application = getattr(keras.applications, constructor)
+    if keep_vgg_top:  # ImageNet fc1/fc2 of VGG, as the VGG16 study used them
+        return application(include_top=True, weights=weights, input_shape=input_shape)
+    return application(include_top=False, weights=weights, input_shape=input_shape)
+
+
+def build_model(
+    backbone="vgg16",
+    head="dex",
+    *,
+    weights="imagenet",
+    input_shape=(224, 224, 3),
+    top="vgg",
+    dropout=0.5,
+    fc_units=4096,
+    outputs=None,
+    loss_weights=None,
+    learning_rate=1e-4,
+    compile=True,
+):
+    """Build a flat transfer-learning age model.
+
+    Args:
+        backbone: One of `BACKBONES` (`vgg16`, `vgg19`, `resnet50`, `inception_v3`,
+            `mobilenet_v2`, `efficientnet_b0`).
+        head: `"dex"` (101-way softmax), `"regression"`, `"coral"` or `"bins:<scheme>"`.
+        weights: `"imagenet"` (Keras' download and cache), `None` (random), or the path
+            of a local weights file in the layout `keras.applications` expects (for the
+            VGG top at 224 px, the file *with* the top; otherwise a `notop` file).
+        input_shape: `(height, width, channels)`.
+        top: `"vgg"`: flatten, `fc1` and `fc2` dense ReLU layers of `fc_units`, dropout
+            (the VGG16 study's best model; with a VGG backbone at 224x224x3 and
+            `fc_units=4096` the ImageNet fc1/fc2 weights are kept); `"gap"`: global
+            average pooling then dropout.
+        dropout: Dropout rate before the heads (0 for none).
+        fc_units: Width of fc1 and fc2 (use a small value in tests).
+        outputs: Extra softmax outputs such as `{"gender": 2, "ethnicity": 5}`. With
+            extras the model's outputs are a dict keyed `"age"`, `"gender"`, ...
+        loss_weights: Dict of output name -> loss weight (default 1 each).
+        learning_rate: Adam learning rate used when `compile=True`.
+        compile: Compile with each head's loss and metrics (`compile_model`).
+
+    Returns:
+        A `keras.Model`. Freeze layers with `agekit.models.set_trainable`.
+
+    Example:
+        >>> model = build_model("vgg16", "dex", weights=None, input_shape=(32, 32, 3),
+        ...                     fc_units=16)
+        >>> model.get_layer("block5_conv1").name, model.output_shape
+        ('block5_conv1', (None, 101))
+    """
+    if backbone not in BACKBONES:
+        raise ValueError(
+            f"Unknown `backbone`. Expected one of {sorted(BACKBONES)}. Received: backbone={backbone!r}"
+        )
+    if top not in TOPS:
+        raise ValueError(f"Unknown `top`. Expected one of {TOPS}. Received: top={top!r}")
+    if not 0 <= dropout < 1:
+        fail("0 <= dropout < 1", "dropout", dropout)
+    kind, bins = parse_head(head)
+    input_shape = tuple(int(s) for s in input_shape)
+    weights = _check_weights(weights, input_shape)
+    keep_vgg_top = (
+        top == "vgg" and backbone in ("vgg16", "vgg19")
+        and input_shape == (224, 224, 3) and fc_units == 4096
+    )
+    base = _base(backbone, weights, input_shape, keep_vgg_top)
+    if keep_vgg_top:
+        x = base.get_layer("fc2").output
+    elif top == "vgg":
+        x = keras.layers.Flatten(name="flatten")(base.output)
+        x = keras.layers.Dense(fc_units, activation="relu", name="fc1")(x)
+        x = keras.layers.Dense(fc_units, activation="relu", name="fc2")(x)
+    else:
+        x = keras.layers.GlobalAveragePooling2D(name="gap")(base.output)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="dropout")(x)
+    model = keras.Model(base.input, attach_heads(x, kind, bins, outputs), name=f"{backbone}_{kind}")
+    if compile:
+        compile_model(model, learning_rate=learning_rate, loss_weights=loss_weights)
+    return model
+
+
+def attach_heads(features, kind="dex", bins=None, outputs=None):
+    """The age `Head` on `features`, plus one softmax `Head` per extra output.
+
+    Returns the age tensor alone, or a dict `{"age": ..., "gender": ...}` with extras.
+    """
+    # Heads compute in float32 even under a mixed_float16 policy (stable softmax).
+    age = Head(kind, bins=bins, name="age", dtype="float32")(features)
+    if not outputs:
+        return age
+    if not isinstance(outputs, dict) or "age" in outputs:
+        fail("a dict of extra outputs such as {'gender': 2, 'ethnicity': 5}", "outputs", outputs,
+             error=TypeError)
+    extras = {
+        name: Head("class", num_classes=n, name=name, dtype="float32")(features)
+        for name, n in outputs.items()
+    }
+    return {"age": age, **extras}
+
+
+def compile_model(model, *, learning_rate=1e-4, optimizer="adam", loss_weights=None, **kwargs):
+    """Compile with the loss and metrics each `Head` needs (again after freezing changes).
+
+    Args:
+        learning_rate: For the default Adam optimizer.
+        optimizer: `"adam"`, `"sgd"`, `"nadam"` or a `keras.optimizers.Optimizer`.
+        loss_weights: Dict of output name -> weight.
+        **kwargs: Passed to `model.compile` (e.g. `jit_compile`).
+
+    Example:
+        >>> compile_model(model, learning_rate=1e-5)   # after set_trainable(...)
+    """
+    heads = heads_of(model)
+    if not heads:
+        fail("a model with agekit Head outputs (build_model or the scratch networks)", "model",
+             getattr(model, "name", model), error=TypeError)
+    if isinstance(optimizer, str):
+        optimizer = keras.optimizers.get({"class_name": optimizer,
+                                          "config": {"learning_rate": learning_rate}})
+    specs = {name: head_loss_and_metrics(layer) for name, layer in heads.items()}
+    if len(model.outputs) == 1:
+        (loss, metrics), = specs.values()
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+        return model
+    unknown = set(loss_weights or {}) - set(specs)
+    if unknown:
+        fail(f"loss weights for the outputs {sorted(specs)}", "loss_weights", sorted(unknown))
+    model.compile(
+        optimizer=optimizer,
+        loss={name: loss for name, (loss, _) in specs.items()},
+        metrics={name: metrics for name, (_, metrics) in specs.items()},
+        loss_weights={name: float((loss_weights or {}).get(name, 1.0)) for name in specs},
+        **kwargs,
+    )
+    return model

@@ -1,0 +1,137 @@
+"""The studies' from-scratch networks, layer for layer, with agekit heads.
+
+- `levi_hassner_cnn`: the Adience study's Keras version of Levi & Hassner (2015).
+- `two_branch_cnn`: the UTKFace age + gender study's shared trunk and two branches.
+- `basic_cnn`: the UTKFace study's "Basic CNN" family; `layers=4` with 64 base filters,
+  132 hidden units, dropout 0.6 and greyscale input is its best model, AGECNN.
+
+Each returns an uncompiled flat functional model whose outputs are `Head` layers, so
+`compile_model`, `set_trainable` and `.keras` saving work as for `build_model`.
+"""
+
+import keras
+from keras import layers
+
+from agekit._validation import fail
+from agekit.models.build import attach_heads
+from agekit.models.heads import Head, parse_head
+
+
+def levi_hassner_cnn(*, input_shape=(227, 227, 3), head="bins:adience", outputs=None):
+    """Levi & Hassner's age CNN as the Adience study built it.
+
+    conv 96 7x7 ReLU -> max-pool 3x3/2 -> batch norm -> conv 256 5x5 ReLU -> max-pool
+    3x3/2 -> batch norm -> conv 384 3x3 ReLU -> max-pool 3x3 -> flatten -> dense 512
+    ReLU -> dropout 0.5 -> dense 256 ReLU -> dropout 0.5 -> 8-way softmax (the Adience
+    groups). Weights start from N(0, 0.01) as in the study.
+
+    Args:
+        input_shape: 227x227 RGB in the study.
+        head: `"bins:adience"` (the study) or any other agekit head.
+        outputs: Extra softmax outputs such as `{"gender": 2}`.
+
+    Example:
+        >>> levi_hassner_cnn().count_params()
+        51980936
+    """
+    init = keras.initializers.RandomNormal(stddev=0.01)
+    inputs = keras.Input(input_shape, name="image")
+    x = layers.Conv2D(96, 7, activation="relu", kernel_initializer=init, name="conv1")(inputs)
+    x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
+    x = layers.BatchNormalization(name="norm1")(x)
+    x = layers.Conv2D(256, 5, activation="relu", kernel_initializer=init, name="conv2")(x)
+    x = layers.MaxPooling2D(3, strides=2, name="pool2")(x)
+    x = layers.BatchNormalization(name="norm2")(x)
+    x = layers.Conv2D(384, 3, activation="relu", kernel_initializer=init, name="conv3")(x)
+    x = layers.MaxPooling2D(3, name="pool3")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(512, activation="relu", kernel_initializer=init, name="fc1")(x)
+    x = layers.Dropout(0.5, name="dropout1")(x)
+    x = layers.Dense(256, activation="relu", kernel_initializer=init, name="fc2")(x)
+    x = layers.Dropout(0.5, name="dropout2")(x)
+    kind, bins = parse_head(head)
+    return keras.Model(inputs, attach_heads(x, kind, bins, outputs), name="levi_hassner_cnn")
+
+
+def _conv_block(x, filters, kernel, name, *, norm=True):
+    x = layers.Conv2D(filters, kernel, padding="same", activation="relu", name=f"{name}_conv")(x)
+    x = layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+    return layers.BatchNormalization(name=f"{name}_bn")(x) if norm else x
+
+
+def _branch(x, prefix, last_filters, dropout, l2):
+    x = _conv_block(x, 64, 3, f"{prefix}_block1")
+    x = _conv_block(x, 128, 2, f"{prefix}_block2")
+    x = layers.Conv2D(last_filters, 2, padding="same", activation="relu", name=f"{prefix}_conv")(x)
+    x = layers.Flatten(name=f"{prefix}_flatten")(x)
+    reg = keras.regularizers.L2(l2) if l2 else None
+    x = layers.Dense(128, activation="relu", kernel_regularizer=reg, name=f"{prefix}_fc1")(x)
+    x = layers.Dropout(dropout, name=f"{prefix}_dropout")(x)
+    return layers.Dense(16, activation="relu", kernel_regularizer=reg, name=f"{prefix}_fc2")(x)
+
+
+def two_branch_cnn(*, input_shape=(128, 128, 3), head="regression", dropout=0.3, l2=1e-4,
+                   age_filters=128, gender_filters=64):
+    """The UTKFace age + gender network: a shared trunk, then an age and a gender branch.
+
+    Trunk: conv 64 3x3, conv 64 3x3, max-pool 2, batch norm, conv 128 3x3, max-pool 2.
+    Each branch: conv 64 3x3 / pool / BN, conv 128 2x2 / pool / BN, conv 2x2 (128
+    filters for age, 64 for gender), flatten, dense 128 and 16 (ReLU, dropout, L2).
+    Outputs `{"age": ..., "gender": ...}`: a linear age (or any agekit age head) and a
+    2-way softmax for gender (the study's single sigmoid unit, in the form agekit's
+    gender labels and metrics use). The study weighted the losses 1:50 towards gender
+    with an MSE age loss; `compile_model(model, loss_weights={"gender": 50})`
+    reproduces the weighting (agekit's regression loss is MAE).
+
+    Example:
+        >>> sorted(two_branch_cnn().output_names)
+        ['age', 'gender']
+    """
+    inputs = keras.Input(input_shape, name="image")
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="trunk_conv1")(inputs)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="trunk_conv2")(x)
+    x = layers.MaxPooling2D(2, name="trunk_pool1")(x)
+    x = layers.BatchNormalization(name="trunk_bn")(x)
+    x = layers.Conv2D(128, 3, padding="same", activation="relu", name="trunk_conv3")(x)
+    x = layers.MaxPooling2D(2, name="trunk_pool2")(x)
+    kind, bins = parse_head(head)
+    age = Head(kind, bins=bins, name="age", dtype="float32")(
+        _branch(x, "age", age_filters, dropout, l2)
+    )
+    gender = Head("class", num_classes=2, name="gender", dtype="float32")(
+        _branch(x, "gender", gender_filters, dropout, l2)
+    )
+    return keras.Model(inputs, {"age": age, "gender": gender}, name="two_branch_cnn")
+
+
+def basic_cnn(*, layers=4, base_filters=64, hidden=132, dropout=0.6,
+              input_shape=(224, 224, 1), head="bins:utk7", outputs=None):
+    """The UTKFace study's Basic CNN; the defaults are its best model, AGECNN.
+
+    `layers` blocks of conv 3x3 (same padding) -> ReLU -> batch norm -> max-pool 2, the
+    filters doubling from `base_filters`; then flatten, dense `hidden` ReLU, dropout
+    `dropout` and the head. Greyscale 224x224 input and 7 UTK age bins by default.
+
+    Example:
+        >>> basic_cnn(input_shape=(32, 32, 1), base_filters=8).output_shape
+        (None, 7)
+    """
+    depth = layers
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 6:
+        fail("layers to be a whole number in [1, 6]", "layers", depth)
+    if min(input_shape[:2]) < 2**depth:
+        fail(f"input sides of at least {2**depth} px for {depth} blocks", "input_shape",
+             input_shape)
+    inputs = keras.Input(input_shape, name="image")
+    x = inputs
+    for i in range(depth):
+        x = keras.layers.Conv2D(base_filters * 2**i, 3, padding="same", name=f"block{i + 1}_conv")(x)
+        x = keras.layers.ReLU(name=f"block{i + 1}_relu")(x)
+        x = keras.layers.BatchNormalization(name=f"block{i + 1}_bn")(x)
+        x = keras.layers.MaxPooling2D(2, name=f"block{i + 1}_pool")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dense(hidden, activation="relu", name="fc1")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="dropout")(x)
+    kind, bins = parse_head(head)
+    return keras.Model(inputs, attach_heads(x, kind, bins, outputs), name=f"basic_cnn_{depth}")

@@ -1,0 +1,357 @@
+"""Training runs: one folder per experiment, fine-tuning schedules, transfer, ensembles.
+
+`fit` writes into its `run_dir`:
+
+    logs/                TensorBoard event files (`tensorboard --logdir run_dir/logs`)
+    best.weights.h5      weights of the best epoch on the monitored validation metric
+    final.keras          the whole model after training (best weights restored)
+    history.csv          one row per epoch, every stage of a schedule appended
+    stages.json          the stages of a schedule already completed (for resuming)
+    backup/              Keras BackupAndRestore state while a stage runs
+
+A run that is interrupted (killed, pre-empted on a cluster) and started again with the
+same arguments resumes: finished stages are skipped (their weights reloaded) and the
+running stage continues from its last finished epoch.
+
+Schedules are data: `FineTune([Stage("head", 1e-4, 5), Stage("block5", 1e-5, 10)])` is
+the VGG16 study's best schedule (train the new head, then unfreeze conv block 5 at a
+learning rate ten times lower).
+"""
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from agekit._validation import fail
+from agekit.models.build import compile_model
+from agekit.models.freeze import set_trainable
+from agekit.models.heads import heads_of
+
+log = logging.getLogger(__name__)
+
+# The metric each head kind is judged by, and whether lower is better.
+_MONITOR = {
+    "dex": ("expected_age_mae", "min"),
+    "coral": ("coral_mae", "min"),
+    "regression": ("mae", "min"),
+    "bins": ("macro_f1", "max"),
+    "class": ("accuracy", "max"),
+}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a schedule: what trains, at which learning rate, for how long.
+
+    Args:
+        trainable: `"head"` (the output layers), `"all"`, a number of layers counted
+            from the output (`set_trainable(last=N)`: 8 = conv block 5 of VGG16), a
+            block prefix such as `"block5"`, or a layer name to train from.
+        learning_rate: Adam learning rate for this stage.
+        epochs: Epochs of this stage.
+        train_batchnorm: See `set_trainable`.
+    """
+
+    trainable: object = "head"
+    learning_rate: float = 1e-4
+    epochs: int = 5
+    train_batchnorm: bool = True
+
+    def __post_init__(self):
+        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+            fail("epochs >= 1", "epochs", self.epochs)
+        if not self.learning_rate > 0:
+            fail("learning_rate > 0", "learning_rate", self.learning_rate)
+
+    def apply(self, model):
+        """Set what trains in `model`; returns the trainable layer names."""
+        spec = self.trainable
+        if spec == "head":
+            return set_trainable(model, last=1, train_batchnorm=self.train_batchnorm)
+        if spec == "all" or isinstance(spec, int):
+            return set_trainable(model, last=spec, train_batchnorm=self.train_batchnorm)
+        names = [layer.name for layer in model.layers]
+        start = next((n for n in names if n == spec or n.startswith(f"{spec}_")), None)
+        if start is None:
+            fail(f"'head', 'all', a layer count, or a layer name / block prefix of {model.name!r}",
+                 "trainable", spec)
+        return set_trainable(model, from_layer=start, train_batchnorm=self.train_batchnorm)
+
+
+@dataclass(frozen=True)
+class FineTune:
+    """A schedule: stages run one after another on the same model.
+
+    Example:
+        >>> FineTune.study_best(head_epochs=5, block5_epochs=10).stages[1].learning_rate
+        1e-05
+    """
+
+    stages: tuple = field(default_factory=tuple)
+
+    def __post_init__(self):
+        stages = tuple(self.stages)
+        if not stages or not all(isinstance(s, Stage) for s in stages):
+            fail("a non-empty sequence of Stage", "stages", [type(s).__name__ for s in stages]
+                 if stages else stages, error=TypeError)
+        object.__setattr__(self, "stages", stages)
+
+    @classmethod
+    def study_best(cls, head_epochs=5, block5_epochs=10):
+        """The VGG16 study's best: the head at 1e-4, then conv block 5 on at 1e-5."""
+        return cls((Stage("head", 1e-4, head_epochs), Stage(8, 1e-5, block5_epochs)))
+
+    @property
+    def epochs(self):
+        return sum(stage.epochs for stage in self.stages)
+
+
+def default_monitor(model, validation=True):
+    """The metric to checkpoint on: the age head's, on validation data when there is some.
+
+    Returns:
+        `(name, mode)` such as `("val_expected_age_mae", "min")`.
+    """
+    heads = heads_of(model)
+    if "age" in heads:
+        metric, mode = _MONITOR[heads["age"].kind]
+        if len(model.outputs) > 1:
+            metric = f"age_{metric}"
+    else:
+        metric, mode = "loss", "min"
+    return (f"val_{metric}" if validation else metric), mode
+
+
+def fit(
+    model,
+    train,
+    val=None,
+    *,
+    run_dir,
+    epochs=10,
+    schedule=None,
+    learning_rate=1e-4,
+    monitor=None,
+    patience=None,
+    class_weight=None,
+    strategy=None,
+    mixed_precision=False,
+    callbacks=None,
+    verbose="auto",
+):
+    """Train with TensorBoard logs, a best-weights checkpoint, early stopping and a CSV.
+
+    Args:
+        model: A compiled-or-not agekit model, or a function of no arguments that builds
+            one (needed with `strategy` or `mixed_precision`, so that the model is
+            built and compiled inside the strategy's scope / under the policy).
+        train: Training data (a `tf.data.Dataset` of `(x, y[, w])`, or a tuple of arrays).
+        val: Validation data, same kinds.
+        run_dir: Folder for this experiment (created; reused to resume).
+        epochs: Epochs when there is no `schedule`.
+        schedule: A `FineTune`; each stage sets what trains and recompiles.
+        learning_rate: Adam learning rate when there is no `schedule`.
+        monitor: Metric for the checkpoint and early stopping, such as
+            `"val_expected_age_mae"`; default from the age head (`default_monitor`).
+        patience: Early-stopping patience in epochs (None: no early stopping).
+        class_weight: Passed to `model.fit` (single-output models).
+        strategy: A `tf.distribute.Strategy` (e.g. `MirroredStrategy()` for several GPUs).
+        mixed_precision: Train in mixed_float16 (GPUs); heads stay float32.
+        callbacks: Extra Keras callbacks, run after agekit's own.
+        verbose: Passed to `model.fit`.
+
+    Returns:
+        `(model, history)`: the trained model (best weights restored) and the history of
+        every epoch as a DataFrame.
+
+    Example:
+        >>> model, history = fit(model, train_ds, val_ds, run_dir="runs/vgg16_dex",
+        ...                      schedule=FineTune.study_best())
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    needs_builder = strategy is not None or mixed_precision
+    if needs_builder and (not callable(model) or isinstance(model, keras.Model)):
+        fail("a function that builds the model when strategy or mixed_precision is set",
+             "model", type(model).__name__, error=TypeError)
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        if strategy is not None:
+            with strategy.scope():
+                model = model()
+        elif not isinstance(model, keras.Model):
+            model = model()
+    finally:
+        if mixed_precision:
+            keras.mixed_precision.set_global_policy("float32")
+    stages = schedule.stages if schedule is not None else (Stage("all", learning_rate, epochs),)
+    if monitor is None:
+        monitor, mode = default_monitor(model, validation=val is not None)
+    else:
+        mode = "max" if any(k in monitor for k in ("accuracy", "f1", "auc")) else "min"
+
+    done = _read_done(run_dir)[: len(stages)]
+    if done:  # resuming: reload the weights of the last finished stage
+        model.load_weights(run_dir / f"stage{len(done) - 1}.weights.h5")
+        log.info("resuming %s after %d finished stage(s)", run_dir, len(done))
+    epoch = sum(done)
+    for index in range(len(done), len(stages)):
+        stage = stages[index]
+        if schedule is not None or not model.compiled:
+            trainable = stage.apply(model) if schedule is not None else None
+            _compile(model, stage.learning_rate, strategy)
+            log.info("stage %d: %s trainable at lr %g", index, trainable, stage.learning_rate)
+        best = _best_so_far(run_dir, monitor, mode)
+        model.fit(
+            **_as_fit_args(train),
+            validation_data=val,
+            initial_epoch=epoch,
+            epochs=epoch + stage.epochs,
+            callbacks=[*_callbacks(run_dir, index, monitor, mode, patience, best),
+                       *(callbacks or [])],
+            class_weight=class_weight,
+            verbose=verbose,
+        )
+        if (run_dir / "best.weights.h5").is_file():
+            model.load_weights(run_dir / "best.weights.h5")
+        model.save_weights(run_dir / f"stage{index}.weights.h5")
+        epoch += stage.epochs
+        done.append(stage.epochs)
+        (run_dir / "stages.json").write_text(json.dumps(done))
+    model.save(run_dir / "final.keras")
+    return model, read_history(run_dir)
+
+
+def _as_fit_args(train):
+    """`(x, y[, sample_weight])` tuples of arrays -> keyword arguments of `model.fit`."""
+    if isinstance(train, (tuple, list)):
+        if len(train) not in (2, 3):
+            fail("train as a dataset or an (x, y[, sample_weight]) tuple", "len(train)",
+                 len(train))
+        return dict(zip(("x", "y", "sample_weight"), train))
+    return {"x": train}
+
+
+def _compile(model, learning_rate, strategy):
+    if strategy is not None:
+        with strategy.scope():
+            compile_model(model, learning_rate=learning_rate)
+    else:
+        compile_model(model, learning_rate=learning_rate)
+
+
+def _read_done(run_dir):
+    path = run_dir / "stages.json"
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+def _best_so_far(run_dir, monitor, mode):
+    """Best monitored value of earlier stages, so a later stage only saves improvements."""
+    path = run_dir / "history.csv"
+    if not path.is_file():
+        return None
+    values = pd.read_csv(path).get(monitor)
+    if values is None or values.dropna().empty:
+        return None
+    return float(values.min() if mode == "min" else values.max())
+
+
+def _callbacks(run_dir, index, monitor, mode, patience, best):
+    callbacks = [
+        keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup" / f"stage{index}")),
+        keras.callbacks.ModelCheckpoint(
+            str(run_dir / "best.weights.h5"), monitor=monitor, mode=mode,
+            save_best_only=True, save_weights_only=True, initial_value_threshold=best,
+        ),
+    ]
+    if patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=monitor, mode=mode, patience=patience, restore_best_weights=True
+        ))
+    return callbacks
+
+
+def read_history(run_dir):
+    """The `history.csv` of a run as a DataFrame (one row per epoch, all stages)."""
+    path = Path(run_dir) / "history.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"Expected a history.csv in the run folder. Received: {path}")
+    return pd.read_csv(path)
+
+
+def transfer_weights(source, target):
+    """Copy weights from `source` to `target` layer by layer, by name.
+
+    Layers whose weight shapes differ (a 101-way head onto an 8-way head) are skipped,
+    so a model pre-trained on IMDb-WIKI can start a ChaLearn or Adience model.
+
+    Returns:
+        `(copied, skipped)` lists of layer names.
+    """
+    copied, skipped = [], []
+    own = {layer.name: layer for layer in target.layers}
+    for layer in source.layers:
+        twin = own.get(layer.name)
+        if twin is None or not layer.weights:
+            continue
+        weights = layer.get_weights()
+        if [w.shape for w in weights] == [tuple(w.shape) for w in twin.weights]:
+            twin.set_weights(weights)
+            copied.append(layer.name)
+        else:
+            skipped.append(layer.name)
+    return copied, skipped
+
+
+def pretrain_then_finetune(build, pretrain, finetune, *, run_dir, pretrain_schedule=None,
+                           finetune_schedule=None, finetune_build=None, **fit_kwargs):
+    """Pre-train on one dataset (IMDb-WIKI) and fine-tune on another (ChaLearn).
+
+    Args:
+        build: Function of no arguments returning the model to pre-train.
+        pretrain, finetune: `(train, val)` pairs.
+        run_dir: Parent folder; runs go to `run_dir/pretrain` and `run_dir/finetune`.
+        pretrain_schedule, finetune_schedule: `FineTune` schedules (default: the study's).
+        finetune_build: Builder of the fine-tuning model when it differs (another head
+            or class count); weights are copied by layer name where shapes match.
+        **fit_kwargs: Passed to both `fit` calls.
+
+    Returns:
+        `(model, pretrain_history, finetune_history)`.
+    """
+    run_dir = Path(run_dir)
+    model, first = fit(build, *pretrain, run_dir=run_dir / "pretrain",
+                       schedule=pretrain_schedule or FineTune.study_best(), **fit_kwargs)
+    if finetune_build is not None:
+        target = finetune_build()
+        copied, skipped = transfer_weights(model, target)
+        log.info("transferred %d layers; new: %s", len(copied), skipped)
+        model = target
+    model, second = fit(model, *finetune, run_dir=run_dir / "finetune",
+                        schedule=finetune_schedule or FineTune.study_best(), **fit_kwargs)
+    return model, first, second
+
+
+def ensemble_predict(models, x, *, batch_size=64):
+    """Average the age outputs of several models (DEX averaged its networks).
+
+    DEX and class outputs are averaged as distributions (then the expected age is
+    taken); regression outputs are averaged as ages. All models must share head kinds.
+
+    Returns:
+        The averaged output of each model output (dict for multi-output models).
+    """
+    if not models:
+        fail("at least one model", "models", models)
+    outputs = [m.predict(x, batch_size=batch_size, verbose=0) for m in models]
+    if isinstance(outputs[0], dict):
+        return {k: np.mean([o[k] for o in outputs], axis=0) for k in outputs[0]}
+    return np.mean(outputs, axis=0)
