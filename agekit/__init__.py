@@ -8,7 +8,8 @@ used names are re-exported here lazily too:
     agekit.labels.bin_ages([2, 35], "adience")   # imports agekit.labels only now
     agekit.expected_age(probs)                   # same function, top-level name
 
-Subpackages: `labels` (numpy only), `metrics`, `losses`, `models`, `training`.
+Subpackages: `labels` (numpy only), `metrics`, `losses`, `models`, `training`,
+`datasets` (pandas), `images` and `faces` (OpenCV, dlib).
 """
 
 import importlib
@@ -22,6 +23,9 @@ _SUBMODULES = (
     "losses",
     "models",
     "training",
+    "datasets",
+    "images",
+    "faces",
 )
 
 # Top-level names -> the subpackage they live in.
@@ -51,6 +55,14 @@ _EXPORTS = {
     "fit": "training",
     "FineTune": "training",
     "Stage": "training",
+    "make_synthetic": "datasets",
+    "load_utkface": "datasets",
+    "read_image": "images",
+    "FaceBox": "faces",
+    "detect_faces": "faces",
+    "crop_face": "faces",
+    "align_face": "faces",
+    "prepare_dataset": "faces",
 }
 
 __all__ = [*_SUBMODULES, *_EXPORTS]  # noqa: PLE0604 (built from the lazy tables)

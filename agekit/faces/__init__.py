@@ -1,0 +1,34 @@
+"""Face detection, crops, alignment and dataset preparation (OpenCV + dlib).
+
+- `detect_faces` / `batch_detect`: dlib's CNN or HOG detector -> `FaceBox`es in the
+  input image's pixels (optionally detecting on a copy shrunk to `max_side`);
+  `primary_face` picks one face by a documented rule.
+- `crop_face`: square crops with margin presets (`MARGINS`), padded, never shifted.
+- `face_landmarks` (68 / 5 points) and `align_face` (eyes level, then cropped).
+- `prepare_dataset`: the batch job over a dataset (parallel, sharded, resumable) and
+  `read_manifest` to load what it recorded.
+
+Importing this package loads no dlib model: each is loaded on first use, then cached
+for the process.
+"""
+
+from agekit.faces._manifest import STATUSES, read_manifest
+from agekit.faces.align import align_face, eye_angle, face_landmarks
+from agekit.faces.crop import MARGINS, crop_face
+from agekit.faces.detect import FaceBox, batch_detect, detect_faces, primary_face
+from agekit.faces.prepare import prepare_dataset
+
+__all__ = [
+    "MARGINS",
+    "STATUSES",
+    "FaceBox",
+    "align_face",
+    "batch_detect",
+    "crop_face",
+    "detect_faces",
+    "eye_angle",
+    "face_landmarks",
+    "prepare_dataset",
+    "primary_face",
+    "read_manifest",
+]

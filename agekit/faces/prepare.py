@@ -1,0 +1,404 @@
+"""`prepare_dataset`: detect, crop (and align) every face of a dataset into one folder.
+
+Layout of `out_dir`:
+
+- `crops/<path relative to the sources' common folder>.jpg`: one square RGB crop per
+  source image with status `ok`, all `size` x `size`, written as standard JPEG (or PNG)
+  files, which every reader (`agekit.images.read_image`, `tf.io.decode_image`, PIL)
+  decodes to RGB;
+- `manifest.csv` (`manifest-IIII-of-NNNN.csv` per shard): one row per finished source
+  image, see `read_manifest`;
+- `settings.json`: the options of the run, checked when a job resumes.
+
+A crop is encoded into the shard's own temporary folder and renamed into place
+(`os.replace`) before its manifest row is written, so a killed job never leaves a
+partial crop under a final name and never records an image it did not finish.
+"""
+
+import concurrent.futures
+import json
+import logging
+import math
+import multiprocessing
+import os
+import shutil
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agekit._validation import fail
+from agekit.faces import _manifest
+from agekit.faces.align import align_face, face_landmarks
+from agekit.faces.crop import _check_size, crop_face, margin_fraction
+from agekit.faces.detect import (
+    MODELS,
+    PRIMARY_RULES,
+    FaceBox,
+    _check_options,
+    detect_faces,
+    primary_face,
+)
+from agekit.images import encode_image, read_image
+
+logger = logging.getLogger("agekit.faces")
+
+ON_MULTIPLE = PRIMARY_RULES + ("reject",)
+FORMATS = ("jpg", "png")
+
+
+@dataclass(frozen=True)
+class _Settings:
+    detector: str
+    margin: str | float
+    align: bool
+    size: int
+    pad: str
+    on_multiple: str
+    use_boxes: bool
+    max_side: int | None
+    upsample: int
+    image_format: str
+    quality: int
+
+
+def prepare_dataset(
+    df: pd.DataFrame | Sequence[str],
+    out_dir: str | os.PathLike,
+    *,
+    detector: str = "cnn",
+    margin: str | float = "loose",
+    align: bool = False,
+    size: int = 224,
+    pad: str = "constant",
+    workers: int = 1,
+    shard: tuple[int, int] = (0, 1),
+    resume: bool = True,
+    on_multiple: str = "largest",
+    use_boxes: bool = False,
+    max_side: int | None = None,
+    upsample: int = 0,
+    image_format: str = "jpg",
+    quality: int = 95,
+    log_every: int = 100,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Crop the face of every image of a dataset and record the outcome per image.
+
+    Every source image gets exactly one manifest row with a `status`: `ok` (crop
+    written), `no_face`, `several_faces` (only with `on_multiple="reject"`),
+    `unreadable` (not an image, truncated, ...), `missing` (no such file) or `error`
+    (an unexpected failure, message in `error`; retried on resume). No image stops the
+    job.
+
+    Args:
+        df: a DataFrame with a `path` column (any `agekit.datasets` loader), or a list
+            of paths. A path listed twice is prepared once.
+        out_dir: output folder (see the module docstring for its layout).
+        detector: `"cnn"` or `"hog"` (see `detect_faces`).
+        margin: crop margin, as in `crop_face` (`"raw"` keeps the whole image).
+        align: rotate faces so the eyes are level (68-point landmarks, `align_face`).
+        size: side of every crop in pixels: all crops of one folder are identical.
+        pad: `"constant"` (black) or `"reflect"` outside the image.
+        workers: processes detecting in parallel (each loads the dlib models once).
+            dlib's CPU detector uses one core, so up to one worker per core helps.
+        shard: `(i, n)`: prepare only shard `i` of `n`, e.g. one task of a cluster
+            array job. Images are assigned by a hash of their path, so every shard
+            sees the same split whatever the row order; each shard writes its own
+            manifest and all can run at once into the same `out_dir`.
+        resume: skip images this shard's manifest already has a final row for (and
+            whose crop still exists). `False` starts the shard's manifest afresh.
+        on_multiple: with several faces, keep the `"largest"`, the best `"score"`, the
+            one nearest the `"center"` (see `primary_face`), or `"reject"` the image.
+        use_boxes: take face boxes from a `face_box` column (`(left, top, right,
+            bottom)` in image pixels, e.g. IMDb-WIKI's `.mat` face locations; NaN or
+            None = `no_face`) instead of detecting; a `face_score` column, when present,
+            fills `score`.
+        max_side, upsample: detection options, as in `detect_faces`.
+        image_format: `"jpg"` or `"png"` for the crops.
+        quality: JPEG quality.
+        log_every: log progress (count per status, rate, ETA) on the `agekit.faces`
+            logger every this many images, and at least once a minute.
+        progress: called as `progress(done, total)` after every image.
+
+    Returns:
+        This shard's manifest as a DataFrame in input order (see `read_manifest` for the
+        columns); `output` holds absolute crop paths. Join it to `df` on `path`.
+
+    Example:
+
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> manifest = prepare_dataset([os.path.join(out, "nope.jpg")], out, detector="hog")
+    >>> manifest["status"].tolist()
+    ['missing']
+    """
+    settings = _settings(detector, margin, align, size, pad, on_multiple, use_boxes,
+                         max_side, upsample, image_format, quality)
+    shard = _check_shard(shard)
+    if not isinstance(workers, (int, np.integer)) or workers < 1:
+        fail("`workers` as a positive integer", "workers", workers)
+    paths, boxes = _sources(df, use_boxes)
+    outputs = _output_names(paths, image_format)
+    mine = [i for i, p in enumerate(paths) if zlib.crc32(p.encode("utf-8")) % shard[1] == shard[0]]
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _check_settings(out_dir, settings, resume)
+    manifest_path = out_dir / _manifest.manifest_name(shard)
+    mine_set = {paths[i] for i in mine}
+    kept = [
+        row for row in (_manifest.read_rows(manifest_path) if resume else [])
+        if row["path"] in mine_set and row["status"] in _manifest.FINAL
+        and (row["status"] != "ok" or (out_dir / row["output"]).is_file())
+    ]
+    kept = list({row["path"]: row for row in kept}.values())
+    done = {row["path"] for row in kept}
+    todo = [i for i in mine if paths[i] not in done]
+    temp_dir = out_dir / f".tmp-{shard[0]}-of-{shard[1]}"
+    shutil.rmtree(temp_dir, ignore_errors=True)
+    temp_dir.mkdir()
+    logger.info(
+        "prepare_dataset shard %d/%d: %d images, %d already done, %d to do",
+        shard[0], shard[1], len(mine), len(done), len(todo),
+    )
+    tasks = [(paths[i], outputs[i], boxes[i], str(out_dir), str(temp_dir)) for i in todo]
+    writer = _manifest.ManifestWriter(manifest_path, kept)
+    rows = {row["path"]: row for row in kept}
+    meter = _Progress(len(todo), log_every, progress)
+    try:
+        for row in _run(tasks, settings, workers):
+            writer.write(row)
+            rows[row["path"]] = {k: _manifest._cell(v) for k, v in row.items()}
+            meter.step(row["status"])
+    finally:
+        writer.close()
+    shutil.rmtree(temp_dir, ignore_errors=True)
+    meter.finish()
+    return _manifest.to_frame([rows[paths[i]] for i in mine if paths[i] in rows], out_dir)
+
+
+def _settings(detector, margin, align, size, pad, on_multiple, use_boxes, max_side, upsample,
+              image_format, quality):
+    if detector not in MODELS:
+        fail(f"`detector` in {MODELS}", "detector", detector)
+    _check_options(detector, max_side, upsample)
+    if margin != "raw":
+        margin_fraction(margin)
+    if align and margin == "raw":
+        fail("a crop margin with align=True (not 'raw')", "margin", margin)
+    if size is None:
+        fail("`size` as a positive integer (all crops share one size)", "size", size)
+    _check_size(size)
+    if pad not in ("constant", "reflect"):
+        fail("`pad` in ('constant', 'reflect')", "pad", pad)
+    if on_multiple not in ON_MULTIPLE:
+        fail(f"`on_multiple` in {ON_MULTIPLE}", "on_multiple", on_multiple)
+    if image_format not in FORMATS:
+        fail(f"`image_format` in {FORMATS}", "image_format", image_format)
+    if not 0 <= int(quality) <= 100:
+        fail("`quality` in 0..100", "quality", quality)
+    return _Settings(detector, margin, bool(align), int(size), pad, on_multiple, bool(use_boxes),
+                     max_side, int(upsample), image_format, int(quality))
+
+
+def _check_shard(shard):
+    try:
+        index, count = (int(v) for v in shard)
+    except (TypeError, ValueError):
+        fail("`shard` as a pair (i, n) of integers", "shard", shard, error=TypeError)
+    if count < 1 or not 0 <= index < count:
+        fail("`shard` as (i, n) with n >= 1 and 0 <= i < n", "shard", shard)
+    return index, count
+
+
+def _check_settings(out_dir, settings, resume):
+    """Refuse to resume into a folder prepared with other crop settings."""
+    path = out_dir / "settings.json"
+    wanted = json.loads(json.dumps(asdict(settings)))  # as it reads back from JSON
+    if resume and path.is_file():
+        found = json.loads(path.read_text())
+        changed = sorted(k for k in wanted.keys() | found.keys() if found.get(k) != wanted.get(k))
+        if changed:
+            raise ValueError(
+                f"Expected the settings of the run being resumed in {str(out_dir)!r} (or "
+                f"resume=False to start over). Received: changed options {changed}"
+            )
+        return
+    temp = path.with_name(f".settings.{os.getpid()}.tmp")
+    temp.write_text(json.dumps(wanted, indent=2))
+    os.replace(temp, path)
+
+
+def _sources(df, use_boxes):
+    """Unique source paths (input order) and their boxes (or None)."""
+    if isinstance(df, pd.DataFrame):
+        if "path" not in df.columns:
+            fail("a DataFrame with a `path` column", "df.columns", list(df.columns))
+        frame = df
+    elif isinstance(df, (str, os.PathLike)):
+        fail("a DataFrame or a list of paths (not one path)", "df", str(df), error=TypeError)
+    else:
+        frame = pd.DataFrame({"path": list(df)})
+    bad = [i for i, p in enumerate(frame["path"]) if not isinstance(p, (str, os.PathLike)) or str(p) == ""]
+    if bad:
+        fail(f"a file path in every row of `path` ({len(bad)} rows without one, first rows shown)",
+             "rows", bad[:5])
+    if use_boxes and "face_box" not in frame.columns:
+        fail("a `face_box` column with use_boxes=True", "df.columns", list(frame.columns))
+    paths, boxes, seen = [], [], set()
+    scores = frame["face_score"].tolist() if use_boxes and "face_score" in frame.columns else None
+    for row, raw in enumerate(frame["path"]):
+        path = os.path.abspath(os.fspath(raw))
+        if path in seen:
+            continue
+        seen.add(path)
+        paths.append(path)
+        box = None
+        if use_boxes:
+            box = _parse_box(frame["face_box"].iloc[row], row, None if scores is None else scores[row])
+        boxes.append(box)
+    return paths, boxes
+
+
+def _parse_box(value, row, score):
+    """A `face_box` cell -> (left, top, right, bottom, score) or None (no face)."""
+    if value is None or (np.ndim(value) == 0 and not isinstance(value, (str, FaceBox)) and pd.isna(value)):
+        return None
+    if isinstance(value, FaceBox):
+        return (value.left, value.top, value.right, value.bottom, value.score)
+    if isinstance(value, str):
+        value = value.strip("[]() ").replace(",", " ").split()
+    try:
+        coords = [float(v) for v in np.asarray(value, dtype=object).ravel()]
+    except (TypeError, ValueError):
+        coords = []
+    if len(coords) != 4:
+        fail(f"`face_box` as (left, top, right, bottom) in row {row}", "face_box", value)
+    if any(math.isnan(c) for c in coords):
+        return None
+    score = float("nan") if score is None else float(score)
+    FaceBox(*coords, score)  # validates
+    return (*coords, score)
+
+
+def _output_names(paths, image_format):
+    """Crop names: each path relative to the sources' common folder, with a new suffix."""
+    if not paths:
+        return []
+    root = os.path.commonpath([os.path.dirname(p) for p in paths])
+    names = [str(Path(os.path.relpath(p, root)).with_suffix("." + image_format)) for p in paths]
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return [
+        str(Path("crops") / (name if counts[name] == 1 else
+                             f"{Path(name).with_suffix('')}-{zlib.crc32(p.encode('utf-8')):08x}.{image_format}"))
+        for name, p in zip(names, paths)
+    ]
+
+
+def _run(tasks, settings, workers):
+    """Results of `_prepare_one` over `tasks`, in completion order."""
+    if workers == 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield _prepare_one(task, settings)
+        return
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pending = set()
+        queue = iter(tasks)
+        for task in queue:
+            pending.add(pool.submit(_prepare_one, task, settings))
+            if len(pending) >= 4 * workers:
+                finished, pending = concurrent.futures.wait(
+                    pending, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in finished:
+                    yield future.result()
+        for future in concurrent.futures.as_completed(pending):
+            yield future.result()
+
+
+def _prepare_one(task, settings: _Settings) -> dict:
+    """Read, detect, crop and write one image; every outcome becomes a manifest row."""
+    path, output, box, out_dir, temp_dir = task
+    row = {"path": path, "status": "ok", "output": None, "error": None}
+    try:
+        image = read_image(path)
+    except FileNotFoundError as error:
+        return {**row, "status": "missing", "error": str(error)}
+    except (ValueError, TypeError) as error:
+        return {**row, "status": "unreadable", "error": str(error)}
+    try:
+        if settings.use_boxes:
+            faces = [] if box is None else [FaceBox(*box)]
+        else:
+            faces = detect_faces(image, model=settings.detector, max_side=settings.max_side,
+                                 upsample=settings.upsample)
+        row["n_faces"] = len(faces)
+        if not faces:
+            return {**row, "status": "no_face"}
+        if len(faces) > 1 and settings.on_multiple == "reject":
+            return {**row, "status": "several_faces"}
+        rule = "largest" if settings.on_multiple == "reject" else settings.on_multiple
+        face = primary_face(faces, rule=rule, image_shape=image.shape)
+        row.update(left=face.left, top=face.top, right=face.right, bottom=face.bottom, score=face.score)
+        if settings.align:
+            points = face_landmarks(image, face, points=68)
+            crop = align_face(image, points, size=settings.size, margin=settings.margin,
+                              pad=settings.pad, box=face)
+        else:
+            crop = crop_face(image, face, margin=settings.margin, size=settings.size, pad=settings.pad)
+        data = encode_image(crop, "." + settings.image_format, quality=settings.quality)
+        final = Path(out_dir) / output
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(temp_dir) / f"{zlib.crc32(path.encode('utf-8')):08x}-{os.getpid()}.tmp"
+        temp.write_bytes(data)
+        os.replace(temp, final)
+        return {**row, "output": output}
+    except Exception as error:  # noqa: BLE001 - recorded per image; the job goes on
+        message = f"{type(error).__name__}: {error}".replace("\n", " ")
+        logger.warning("prepare_dataset: %s failed: %s", path, message)
+        return {**row, "status": "error", "error": message}
+
+
+class _Progress:
+    """Counts finished images; logs count, rate and ETA every `every` images or minute."""
+
+    def __init__(self, total, every, callback, *, seconds=60.0):
+        self.total, self.every, self.callback = total, max(1, int(every)), callback
+        self.done, self.counts, self.start = 0, {}, time.monotonic()
+        self.seconds, self.logged, self.logged_done = seconds, self.start, None
+
+    def step(self, status):
+        self.done += 1
+        self.counts[status] = self.counts.get(status, 0) + 1
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+        if self.done % self.every == 0 or time.monotonic() - self.logged >= self.seconds:
+            self._log()
+
+    def finish(self):
+        if self.logged_done != self.done:
+            self._log()
+
+    def _log(self):
+        self.logged, self.logged_done = time.monotonic(), self.done
+        elapsed = max(self.logged - self.start, 1e-9)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate else float("inf")
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
+        logger.info("prepare_dataset: %d/%d images (%s), %.2f images/s, ETA %s",
+                    self.done, self.total, counts, rate, _duration(eta))
+
+
+def _duration(seconds):
+    if not math.isfinite(seconds):
+        return "?"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
