@@ -9,7 +9,8 @@ used names are re-exported here lazily too:
     agekit.expected_age(probs)                   # same function, top-level name
 
 Subpackages: `labels` (numpy only), `metrics`, `losses`, `models`, `training`,
-`datasets` (pandas), `images` and `faces` (OpenCV, dlib).
+`datasets` (pandas), `images` and `faces` (OpenCV, dlib), `data` (tf.data pipelines),
+`predict` (`load_model`, `predict_age`), `recipes` (measured training runs).
 """
 
 import importlib
@@ -26,6 +27,9 @@ _SUBMODULES = (
     "datasets",
     "images",
     "faces",
+    "data",
+    "predict",
+    "recipes",
 )
 
 # Top-level names -> the subpackage they live in.
@@ -63,6 +67,11 @@ _EXPORTS = {
     "crop_face": "faces",
     "align_face": "faces",
     "prepare_dataset": "faces",
+    "make_dataset": "data",
+    "Augment": "data",
+    "class_weights": "data",
+    "load_model": "predict",
+    "predict_age": "predict",
 }
 
 __all__ = [*_SUBMODULES, *_EXPORTS]  # noqa: PLE0604 (built from the lazy tables)

@@ -216,6 +216,7 @@ def fit(
             callbacks=[*_callbacks(run_dir, index, monitor, mode, patience, best),
                        *(callbacks or [])],
             class_weight=class_weight,
+            shuffle=isinstance(train, (tuple, list)),  # datasets shuffle themselves
             verbose=verbose,
         )
         if (run_dir / "best.weights.h5").is_file():

@@ -105,12 +105,14 @@ def two_branch_cnn(*, input_shape=(128, 128, 3), head="regression", dropout=0.3,
 
 
 def basic_cnn(*, layers=4, base_filters=64, hidden=132, dropout=0.6,
-              input_shape=(224, 224, 1), head="bins:utk7", outputs=None):
+              input_shape=(224, 224, 1), head="bins:utk7", outputs=None, rescale=None):
     """The UTKFace study's Basic CNN; the defaults are its best model, AGECNN.
 
     `layers` blocks of conv 3x3 (same padding) -> ReLU -> batch norm -> max-pool 2, the
     filters doubling from `base_filters`; then flatten, dense `hidden` ReLU, dropout
     `dropout` and the head. Greyscale 224x224 input and 7 UTK age bins by default.
+    `rescale` (such as `1 / 255`) adds a `Rescaling` layer after the input, so the
+    model takes raw [0, 255] pixels and carries its own preprocessing.
 
     Example:
         >>> basic_cnn(input_shape=(32, 32, 1), base_filters=8).output_shape
@@ -123,7 +125,7 @@ def basic_cnn(*, layers=4, base_filters=64, hidden=132, dropout=0.6,
         fail(f"input sides of at least {2**depth} px for {depth} blocks", "input_shape",
              input_shape)
     inputs = keras.Input(input_shape, name="image")
-    x = inputs
+    x = inputs if rescale is None else keras.layers.Rescaling(rescale, name="rescale")(inputs)
     for i in range(depth):
         x = keras.layers.Conv2D(base_filters * 2**i, 3, padding="same", name=f"block{i + 1}_conv")(x)
         x = keras.layers.ReLU(name=f"block{i + 1}_relu")(x)

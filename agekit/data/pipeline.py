@@ -1,0 +1,296 @@
+"""`make_dataset`: a DataFrame of image paths and labels -> a batched `tf.data.Dataset`.
+
+The stages:
+
+    row indices -> [shuffle | balanced resampling] -> chunks of 32 rows, in parallel
+    (AUTOTUNE): read, check, decode, then the augmentation's warp with the resize
+    folded in, or a resize (uint8); unreadable files are left out and recorded ->
+    [cache single images -> shuffle -> chunks: the augmentation's warp] -> rebatch to
+    `batch_size` -> per batch: photometric augmentation, preprocessing (float32),
+    targets -> prefetch
+
+Decoding and warping are numpy/OpenCV calls made by `tf.numpy_function` on chunks of
+rows (see `agekit.data.decode` for why and for the measurements): OpenCV releases the
+GIL, so tf.data runs the chunks on every core. Targets are encoded once with numpy
+before the pipeline is built; the graph only gathers rows of them. With a `seed`, the
+order, the resampling and the augmentation are reproducible: two datasets built with
+the same arguments yield the same batches.
+"""
+
+import os
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from agekit._validation import fail
+from agekit.data.augment import _NUM_RANDOM, Augment
+from agekit.data.balance import balanced_groups
+from agekit.data.decode import (
+    MISSING,
+    check_options,
+    image_size_pair,
+    read_and_decode,
+    resize_image,
+)
+from agekit.data.preprocess import check_preprocess, preprocess_images
+from agekit.data.skipped import SkippedImages
+from agekit.data.targets import encode_targets
+
+AUTOTUNE = tf.data.AUTOTUNE
+CHUNK = 32  # rows per numpy call: amortises the Python call, keeps both cores busy
+
+
+def make_dataset(
+    df: pd.DataFrame,
+    *,
+    target: str | dict | None = "dex",
+    image_size: int | tuple = 224,
+    preprocess: str | Callable = "vgg16",
+    color: str = "rgb",
+    resize: str = "stretch",
+    augment: Augment | None = None,
+    batch_size: int = 64,
+    shuffle: bool = True,
+    cache: str | os.PathLike | None = None,
+    balance: str | None = None,
+    seed: int | None = None,
+    num_classes: int = 101,
+    sigma: str | float | None = "auto",
+    clip_ages: bool = False,
+    drop_remainder: bool = False,
+    shuffle_buffer: int = 2048,
+    skipped: SkippedImages | None = None,
+) -> tf.data.Dataset:
+    """Build the input pipeline of a model from a dataset DataFrame.
+
+    Args:
+        df: DataFrame with an absolute `path` per row and the label columns the
+            target needs (`age`, `age_std`, `gender`, `ethnicity`, `age_group`).
+        target: `"dex"`, `"regression"`, `"coral"`, `"bins"`, `"bins:<scheme>"`,
+            `"gender"`, `"ethnicity"`, a dict `{output_name: target}` for a
+            multi-output model, or None for images only (prediction). Rows whose
+            `gender` / `ethnicity` is <NA> get sample weight 0 (the dataset then
+            yields `(images, y, sample_weight)`).
+        image_size: Output size, int or `(height, width)`.
+        preprocess: A mode of `PREPROCESSING` (`"vgg16"`, `"tf"`, `"torch"`, `"0-1"`,
+            `"none"`) or a callable on float images in [0, 255].
+        color: `"rgb"`, `"grayscale"` (one channel) or `"grayscale_rgb"`.
+        resize: `"stretch"` or `"pad"` (aspect ratio kept, black borders).
+        augment: None, or an `Augment` applied to each training batch before the
+            preprocessing.
+        batch_size: Images per batch.
+        shuffle: Shuffle the rows (reshuffled every epoch). With `shuffle=False` the
+            images come in the order of the rows (less skipped ones), e.g. for
+            prediction.
+        cache: None, `"memory"`, or a file path prefix: cache the decoded, resized
+            uint8 images so later epochs skip the decoding. Not with `balance`.
+        balance: None, or the column to balance by (`"gender"`, `"ethnicity"`,
+            `"age_group"`, ...) or `"bins:<scheme>"`: every class is drawn equally
+            often (with replacement); an epoch keeps the number of rows. Rows whose
+            class is missing are left out (logged).
+        seed: Seed of the shuffling, resampling and augmentation (None: random).
+        num_classes: Classes of the `dex` / `coral` targets.
+        sigma: `"auto"` (per-image `age_std` when present), None or a number: the
+            Gaussian label-distribution width of `dex` targets.
+        clip_ages: Map ages above `num_classes - 1` to it for `dex` / `coral`.
+        drop_remainder: Drop the last, smaller batch.
+        shuffle_buffer: Buffer of decoded images shuffled after a `cache`.
+        skipped: A `SkippedImages` to record skipped files in (a new one by default).
+            The record is also the `skipped` attribute of the returned dataset.
+
+    Returns:
+        A `tf.data.Dataset` of `images` (float32, `(batch, height, width, channels)`),
+        `(images, y)` or `(images, y, sample_weight)`; `y` and `sample_weight` are
+        dicts for a dict target.
+
+    Example:
+        >>> ds = make_dataset(df, target="dex", augment=Augment(), seed=0)
+        >>> model.fit(ds, epochs=10)
+        >>> ds.skipped.count  # unreadable images skipped so far
+        0
+    """
+    if not isinstance(df, pd.DataFrame):
+        fail("a pandas DataFrame", "df", type(df).__name__, error=TypeError)
+    if "path" not in df.columns:
+        fail("a `path` column", "columns", list(df.columns))
+    if len(df) == 0:
+        fail("a DataFrame with at least one row", "len(df)", 0)
+    check_options(image_size=image_size, resize=resize, color=color)
+    check_preprocess(preprocess)
+    if augment is not None and not isinstance(augment, Augment):
+        fail("None or an agekit.data.Augment", "augment", type(augment).__name__, error=TypeError)
+    if not (isinstance(batch_size, int) and batch_size > 0):
+        fail("a positive int", "batch_size", batch_size)
+    if cache is not None and not (cache == "memory" or isinstance(cache, (str, os.PathLike))):
+        fail('None, "memory" or a file path', "cache", cache)
+    if cache is not None and balance is not None:
+        fail("cache=None with balance (resampling repeats rows)", "cache", cache)
+    if cache is not None and cache != "memory":
+        os.makedirs(os.path.dirname(os.path.abspath(os.fspath(cache))), exist_ok=True)
+
+    skipped = SkippedImages() if skipped is None else skipped
+    paths = df["path"].astype(str).tolist()
+    targets = encode_targets(
+        df.reset_index(drop=True), target, num_classes=num_classes, sigma=sigma,
+        clip_ages=clip_ages,
+    )  # fmt: skip
+    size = image_size_pair(image_size)
+    usable = np.array([os.path.isfile(p) for p in paths], dtype=bool)
+    for i in np.flatnonzero(~usable):
+        skipped.record(paths[i], MISSING)
+    if not usable.any():
+        fail("at least one existing image file", "path", paths[:3])
+
+    if balance is None:
+        indices = _row_stream(np.flatnonzero(usable), shuffle and cache is None, seed)
+    else:
+        groups, known = balanced_groups(df, balance)
+        indices = _balanced_stream(groups, usable & known, seed)
+
+    aug_seed = seed if augment is None or augment.seed is None else augment.seed
+    ds = _load_stage(
+        indices, paths, skipped, size=size, resize=resize, color=color,
+        augment=augment if cache is None else None, seed=aug_seed,
+    )  # fmt: skip
+    if cache is not None:  # cache single decoded images, augment after the cache
+        ds = ds.unbatch().cache("" if cache == "memory" else os.fspath(cache))
+        if shuffle:
+            buffer = int(min(shuffle_buffer, usable.sum()))
+            ds = ds.shuffle(max(buffer, 1), seed=seed, reshuffle_each_iteration=True)
+        ds = _augment_stage(ds, augment, size=size, seed=aug_seed)
+    ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)
+    ds = ds.map(_finisher(targets, augment, preprocess), num_parallel_calls=AUTOTUNE)
+    options = tf.data.Options()
+    # Order is only free to vary when it is random anyway (shuffled without a seed).
+    options.deterministic = seed is not None or (not shuffle and balance is None)
+    ds = ds.with_options(options).prefetch(AUTOTUNE)
+    ds.skipped = skipped
+    return ds
+
+
+def _row_stream(rows, shuffle, seed):
+    ds = tf.data.Dataset.from_tensor_slices(rows.astype(np.int64))
+    if shuffle and len(rows) > 1:
+        ds = ds.shuffle(len(rows), seed=seed, reshuffle_each_iteration=True)
+    return ds
+
+
+def _balanced_stream(groups, usable, seed):
+    """Row indices drawn class-uniformly with replacement; as many as usable rows."""
+    classes = np.unique(groups[usable])
+    streams = []
+    for k, c in enumerate(classes):
+        rows = np.flatnonzero(usable & (groups == c)).astype(np.int64)
+        class_seed = None if seed is None else seed + 1000 * (k + 1)
+        stream = tf.data.Dataset.from_tensor_slices(rows)
+        stream = stream.shuffle(len(rows), seed=class_seed, reshuffle_each_iteration=True)
+        streams.append(stream.repeat())
+    weights = [1.0 / len(classes)] * len(classes)
+    ds = tf.data.Dataset.sample_from_datasets(
+        streams, weights=weights, seed=seed, rerandomize_each_iteration=True
+    )
+    return ds.take(int(usable.sum()))
+
+
+def _chunk_seeds(seed):
+    """One `(2,)` int64 seed per chunk, reproducible for a given `seed`."""
+    return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+
+
+def _rng(chunk_seed):
+    return np.random.default_rng(np.abs(np.asarray(chunk_seed, np.int64)))
+
+
+def _load_stage(indices, paths, skipped, *, size, resize, color, augment, seed):
+    """Read, check, decode and resize (or warp) chunks of rows in parallel.
+
+    Yields chunks `(uint8 images, rows, draws)` of the readable images only (the
+    others are recorded in `skipped`); `draws` are each image's augmentation random
+    numbers (zeros without `augment`).
+    """
+    height, width = size
+    channels = 1 if color == "grayscale" else 3
+    warp = augment is not None and augment.geometric
+
+    def load_chunk(rows, chunk_seed):
+        n = len(rows)
+        images = np.empty((n, height, width, channels), np.uint8)
+        draws = np.zeros((n, _NUM_RANDOM), np.float32)
+        if augment is not None:
+            draws = augment.draw(_rng(chunk_seed), n)
+        decoded = []
+        for row in rows:
+            image, reason = read_and_decode(paths[row], color=color)
+            if image is None:
+                skipped.record(paths[row], reason)
+            elif not warp or resize == "pad":
+                image = resize_image(image, image_size=size, resize=resize)
+            decoded.append(image)
+        kept = np.array([image is not None for image in decoded], bool)
+        if not kept.all():
+            decoded = [image for image in decoded if image is not None]
+            images, rows, draws = images[: len(decoded)], rows[kept], draws[kept]
+        if not decoded:
+            return images, rows, draws
+        if warp:
+            return augment.warp_all(decoded, draws, image_size=size, out=images), rows, draws
+        return np.stack(decoded), rows, draws
+
+    def call(rows, chunk_seed):
+        images, rows, draws = tf.numpy_function(
+            load_chunk, [rows, chunk_seed], (tf.uint8, tf.int64, tf.float32), stateful=False
+        )
+        images = tf.ensure_shape(images, (None, height, width, channels))
+        return images, tf.ensure_shape(rows, (None,)), tf.ensure_shape(draws, (None, _NUM_RANDOM))
+
+    ds = tf.data.Dataset.zip((indices.batch(CHUNK), _chunk_seeds(seed)))
+    return ds.map(call, num_parallel_calls=AUTOTUNE)
+
+
+def _augment_stage(ds, augment, *, size, seed):
+    """After a cache: chunk single images again, warp them and draw their numbers."""
+    height, width = size
+
+    def warp_chunk(images, chunk_seed):
+        draws = augment.draw(_rng(chunk_seed), len(images))
+        return augment.warp_all(images, draws, image_size=size, out=np.empty_like(images)), draws
+
+    def call(element, chunk_seed):
+        images, rows, draws = element
+        if augment is None:
+            return images, rows, draws
+        if not augment.geometric:
+            n = tf.shape(rows)[0]
+            return images, rows, tf.random.stateless_uniform((n, _NUM_RANDOM), seed=chunk_seed)
+        out, draws = tf.numpy_function(
+            warp_chunk, [images, chunk_seed], (tf.uint8, tf.float32), stateful=False
+        )
+        out = tf.ensure_shape(out, (None, height, width, images.shape[-1]))
+        return out, rows, tf.ensure_shape(draws, (None, _NUM_RANDOM))
+
+    ds = tf.data.Dataset.zip((ds.batch(CHUNK), _chunk_seeds(seed)))
+    return ds.map(call, num_parallel_calls=AUTOTUNE)
+
+
+def _finisher(targets, augment, preprocess):
+    """Batch map: photometric augmentation, preprocessing, and the rows' targets."""
+
+    def to_tensors(value):
+        return None if value is None else tf.nest.map_structure(tf.convert_to_tensor, value)
+
+    y_t, w_t = to_tensors(targets.y), to_tensors(targets.sample_weight)
+
+    def finish(images, rows, draws):
+        if augment is not None and augment.photometric:
+            images = augment.photometric_tf(tf.cast(images, tf.float32), draws)
+        images = preprocess_images(images, preprocess)
+        if y_t is None:
+            return images
+        y = tf.nest.map_structure(lambda t: tf.gather(t, rows), y_t)
+        if w_t is None:
+            return images, y
+        return images, y, tf.nest.map_structure(lambda t: tf.gather(t, rows), w_t)
+
+    return finish
