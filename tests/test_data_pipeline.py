@@ -278,3 +278,19 @@ def test_pipeline_augmentation_keeps_a_marker_within_bounds(tmp_path):
     radius = np.hypot(20 - 31.5, 44 - 31.5)
     bound = radius * np.sqrt(1.1**2 + 1 - 2.2 * np.cos(np.radians(10))) + np.hypot(6.4, 6.4) + 0.6
     assert moves.max() <= bound and moves.max() > 0.4 * bound and len(np.unique(moves.round(2))) > 20
+
+
+def test_cached_and_shuffled_batches_mix_a_sorted_dataframe(tmp_path):
+    """A DataFrame sorted by age must not give batches of neighbouring ages after a cache.
+
+    (With only a small shuffle buffer after the cache, the first batch used to hold the
+    youngest rows: batch-norm statistics then leak the label during training.)
+    """
+    paths = write_images(tmp_path, 24, size=8)
+    df = pd.DataFrame({"path": paths, "age": np.arange(24, dtype=float)})
+    ds = make_dataset(df, target="regression", image_size=8, batch_size=6, cache="memory",
+                      shuffle_buffer=2, seed=3, preprocess="none")
+    first_ages = np.asarray(next(iter(ds))[1]).ravel()
+    assert first_ages.max() - first_ages.min() > 12, first_ages
+    _, ages = collect(ds)
+    assert sorted(ages.ravel().tolist()) == list(range(24))

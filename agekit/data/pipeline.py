@@ -144,7 +144,14 @@ def make_dataset(
         fail("at least one existing image file", "path", paths[:3])
 
     if balance is None:
-        indices = _row_stream(np.flatnonzero(usable), shuffle and cache is None, seed)
+        rows = np.flatnonzero(usable)
+        if shuffle and cache is not None:
+            # The cache is filled once, in this order, and later epochs only shuffle it
+            # through a buffer: without a full permutation first, a DataFrame sorted by
+            # age (UTKFace file names start with the age) would give batches of
+            # near-identical ages, whose batch-norm statistics leak the label.
+            rows = np.random.default_rng(seed).permutation(rows)
+        indices = _row_stream(rows, shuffle and cache is None, seed)
     else:
         groups, known = balanced_groups(df, balance)
         indices = _balanced_stream(groups, usable & known, seed)
