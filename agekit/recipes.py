@@ -34,10 +34,10 @@ class UTKFaceRecipe:
     hidden: int = 256
     dropout: float = 0.3
     sigma: float = 2.0
-    gender_weight: float = 5.0
+    gender_weight: float = 1.0
     batch_size: int = 64
-    epochs: int = 24
-    learning_rate: float = 2e-3
+    epochs: int = 20
+    learning_rate: float = 1e-3
     val: float = 0.1
     test: float = 0.1
     seed: int = 0

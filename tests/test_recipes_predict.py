@@ -1,0 +1,51 @@
+"""The UTKFace recipe end to end on synthetic UTKFace files, then load_model / predict_age."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agekit.datasets import make_synthetic
+from agekit.predict import find_model, load_model, predict_age
+from agekit.recipes import UTKFaceRecipe, utkface_from_scratch
+
+
+@pytest.mark.slow
+def test_recipe_runs_end_to_end_and_its_model_predicts(tmp_path):
+    root = make_synthetic(tmp_path / "utk", 240, format="utkface", seed=1)
+    recipe = UTKFaceRecipe(image_size=32, layers=2, base_filters=8, hidden=16, epochs=2,
+                           batch_size=32)
+    metrics = utkface_from_scratch(root, tmp_path / "run", recipe)
+    for key in ("mae", "cs5", "utk7_macro_f1", "gender_accuracy", "median_baseline_mae"):
+        assert np.isfinite(metrics[key]), key
+    assert metrics["n_train"] + metrics["n_val"] + metrics["n_test"] == 240
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["mae"] == pytest.approx(metrics["mae"])
+    split = pd.read_csv(tmp_path / "run" / "split.csv")
+    assert set(split["split"]) == {"train", "val", "test"}
+    assert not set(split.loc[split["split"] == "test", "path"]) & set(
+        split.loc[split["split"] != "test", "path"])
+
+    model = load_model(tmp_path / "run" / "model.keras")
+    test_paths = split.loc[split["split"] == "test", "path"].tolist()
+    table = predict_age(model, test_paths)
+    assert list(table.columns) == ["age", "gender", "p_female"]
+    assert len(table) == len(test_paths)
+    # The recipe's own evaluation and predict_age agree (same model, same images).
+    true = split.set_index("path").loc[test_paths, "age"].to_numpy()
+    assert np.mean(np.abs(table["age"].to_numpy() - true)) == pytest.approx(metrics["mae"], rel=0.02)
+    crops = np.stack([np.full((50, 50, 3), 128, np.uint8)] * 2)
+    assert len(predict_age(model, crops)) == 2
+
+
+def test_find_model_by_name_and_errors(tmp_path, monkeypatch):
+    (tmp_path / "mine.keras").write_bytes(b"not a model")
+    monkeypatch.setenv("AGEKIT_WEIGHTS", str(tmp_path))
+    assert find_model("mine") == tmp_path / "mine.keras"
+    with pytest.raises(FileNotFoundError, match=r"Expected a model file or the name of one"):
+        find_model("nothing-here")
+    with pytest.raises(FileNotFoundError, match=r"Expected a model file. Received: path="):
+        find_model(str(tmp_path / "missing.keras"))
+    with pytest.raises(ValueError, match=r"Expected a Keras model file"):
+        load_model("mine")
