@@ -15,13 +15,12 @@ ratios hold on a busy machine too; wall-clock seconds are printed beside them.
 import os
 import sys
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from agekit.faces import FaceBox, detect_faces
+from agekit.faces import detect_faces, match_boxes, read_imglab_boxes
 from agekit.images import read_image
 
 FACES = Path(os.environ.get("AGEKIT_SHARED_DATA", REPO.parent / "shared" / "data")) / "faces"
@@ -29,26 +28,7 @@ FACES = Path(os.environ.get("AGEKIT_SHARED_DATA", REPO.parent / "shared" / "data
 
 def labelled_boxes(folder):
     """{file name: [FaceBox]} from dlib's imglab XML files."""
-    boxes = {}
-    for name in ("training.xml", "testing.xml"):
-        for image in ET.parse(folder / name).getroot().iter("image"):
-            boxes[image.get("file")] = [
-                FaceBox(int(b.get("left")), int(b.get("top")),
-                        int(b.get("left")) + int(b.get("width")), int(b.get("top")) + int(b.get("height")))
-                for b in image.iter("box")
-            ]
-    return boxes
-
-
-def matched(truth, found, threshold=0.5):
-    """Number of true boxes matched one-to-one (greedily by IoU) at IoU >= threshold."""
-    pairs = sorted(((t.iou(f), i, j) for i, t in enumerate(truth) for j, f in enumerate(found)), reverse=True)
-    used_t, used_f = set(), set()
-    for iou, i, j in pairs:
-        if iou >= threshold and i not in used_t and j not in used_f:
-            used_t.add(i)
-            used_f.add(j)
-    return len(used_t)
+    return {**read_imglab_boxes(folder / "training.xml"), **read_imglab_boxes(folder / "testing.xml")}
 
 
 def run(settings, images, truth):
@@ -58,7 +38,7 @@ def run(settings, images, truth):
     for name, image in images.items():
         found = detect_faces(image, **settings)
         if name in truth:
-            hit = matched(truth[name], found)
+            hit = match_boxes(truth[name], found)
             hits, total, extra = hits + hit, total + len(truth[name]), extra + len(found) - hit
     n = len(images)
     return (time.process_time() - start) / n, (time.perf_counter() - wall) / n, hits / total, extra

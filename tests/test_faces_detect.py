@@ -2,13 +2,19 @@
 
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 
 import cv2
 import numpy as np
 import pytest
 
-from agekit.faces import FaceBox, batch_detect, detect_faces
+from agekit.faces import (
+    FaceBox,
+    batch_detect,
+    detect_faces,
+    detection_recall,
+    match_boxes,
+    read_imglab_boxes,
+)
 from agekit.images import read_image
 
 
@@ -89,36 +95,23 @@ def test_batch_detect_matches_one_by_one(obama, shared_data):
         assert isinstance(faces[0], FaceBox)
 
 
-def _labelled(folder, name):
-    truth = {}
-    for image in ET.parse(folder / name).getroot().iter("image"):
-        truth[image.get("file")] = [
-            FaceBox(int(b.get("left")), int(b.get("top")),
-                    int(b.get("left")) + int(b.get("width")), int(b.get("top")) + int(b.get("height")))
-            for b in image.iter("box")
-        ]
-    return truth
-
-
 def _recall(truth, folder, **options):
     """Share of labelled faces matched one-to-one at IoU >= 0.5."""
-    hits = total = 0
-    for name, boxes in truth.items():
-        found = detect_faces(folder / name, **options)
-        used = set()
-        for box in boxes:
-            best = max(((box.iou(f), j) for j, f in enumerate(found) if j not in used), default=(0, None))
-            if best[0] >= 0.5:
-                used.add(best[1])
-                hits += 1
-        total += len(boxes)
-    return hits / total
+    return detection_recall(truth, folder, **options)[0]
+
+
+def test_match_boxes_is_one_to_one_best_first():
+    truth = [FaceBox(0, 0, 10, 10), FaceBox(20, 0, 30, 10)]
+    found = [FaceBox(1, 0, 11, 10), FaceBox(0, 1, 10, 11), FaceBox(50, 50, 60, 60)]
+    assert match_boxes(truth, found) == 1  # two detections on one face count once
+    assert match_boxes(truth, found + [FaceBox(21, 0, 31, 10)]) == 2
+    assert match_boxes(truth, [FaceBox(5, 5, 15, 15)], iou=0.5) == 0  # IoU 25/175
 
 
 @pytest.mark.real_data
 def test_hog_recall_on_hand_labelled_boxes(shared_data):
     folder = shared_data / "faces" / "dlib-examples"
-    truth = {**_labelled(folder, "training.xml"), **_labelled(folder, "testing.xml")}
+    truth = {**read_imglab_boxes(folder / "training.xml"), **read_imglab_boxes(folder / "testing.xml")}
     assert sum(map(len, truth.values())) == 43
     # Measured: 0.256 at upsample=0 (most faces are 37-45 px), 1.0 at upsample=1.
     assert _recall(truth, folder, model="hog") < 0.5
@@ -130,6 +123,6 @@ def test_hog_recall_on_hand_labelled_boxes(shared_data):
 def test_cnn_recall_with_upsampling_reaches_0_85(shared_data):
     """dlib's held-out testing.xml (5 photos, 25 faces); about 25 s on 2 CPU cores."""
     folder = shared_data / "faces" / "dlib-examples"
-    truth = _labelled(folder, "testing.xml")
+    truth = read_imglab_boxes(folder / "testing.xml")
     assert sum(map(len, truth.values())) == 25
     assert _recall(truth, folder, model="cnn", upsample=1) >= 0.85

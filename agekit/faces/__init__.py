@@ -7,6 +7,8 @@
 - `face_landmarks` (68 / 5 points) and `align_face` (eyes level, then cropped).
 - `prepare_dataset`: the batch job over a dataset (parallel, sharded, resumable) and
   `read_manifest` to load what it recorded.
+- `read_imglab_boxes`, `match_boxes`, `detection_recall`: judging a detector against
+  hand-labelled boxes.
 
 Importing this package loads no dlib model: each is loaded on first use, then cached
 for the process.
@@ -16,6 +18,7 @@ from agekit.faces._manifest import STATUSES, read_manifest
 from agekit.faces.align import align_face, eye_angle, face_landmarks
 from agekit.faces.crop import MARGINS, crop_face
 from agekit.faces.detect import FaceBox, batch_detect, detect_faces, primary_face
+from agekit.faces.evaluate import detection_recall, match_boxes, read_imglab_boxes
 from agekit.faces.prepare import prepare_dataset
 
 __all__ = [
@@ -26,9 +29,12 @@ __all__ = [
     "batch_detect",
     "crop_face",
     "detect_faces",
+    "detection_recall",
     "eye_angle",
     "face_landmarks",
+    "match_boxes",
     "prepare_dataset",
     "primary_face",
+    "read_imglab_boxes",
     "read_manifest",
 ]
