@@ -205,3 +205,27 @@ def to_number(df, column, drops, keep, *, reason, low=None, high=None, expected=
     keep = drops.drop(reason, bad, keep, where=df["where"].to_numpy(), values=raw,
                       expected=expected or f"a number in column {column!r}")
     return values, keep
+
+
+def parse_names(paths, pattern, drops, *, example):
+    """Labels from file names: drop (and count) non-images and names `pattern` misses.
+
+    Args:
+        paths: Sorted file paths.
+        pattern: Regular expression with an `age` group (and others) for the base name.
+        drops: The loader's `DropLog`.
+        example: A well-formed name, for the error message.
+
+    Returns:
+        `(paths, names, parts, keep)`: object arrays of paths and base names, the
+        extracted groups (a DataFrame, one row per path) and the mask of kept rows.
+    """
+    paths = np.array(paths, dtype=object)
+    names = pd.Series([os.path.basename(p) for p in paths], dtype=object)
+    keep = np.ones(len(paths), dtype=bool)
+    image = np.array([is_image_name(n) for n in names], dtype=bool)
+    keep = drops.drop("not_an_image", ~image, keep, where=paths, expected="an image file")
+    parts = names.str.extract(pattern)
+    keep = drops.drop("malformed_name", parts["age"].isna().to_numpy(), keep, where=paths,
+                      expected=f"a name like {example}")
+    return paths, names, parts, keep

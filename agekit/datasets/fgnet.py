@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agekit.datasets._common import DropLog, existing, is_image_name
+from agekit.datasets._common import DropLog, existing, parse_names
 
 NAME_PATTERN = r"^(?P<subject>\d{3})[Aa](?P<age>\d{2})(?P<suffix>[A-Za-z]?)\.[A-Za-z]+$"
 
@@ -84,14 +84,7 @@ def load_fgnet(root: str | os.PathLike, *, errors: str = "drop") -> pd.DataFrame
     files = sorted(e.path for e in os.scandir(folder)
                    if e.is_file() and not e.name.startswith("."))
     files = [f for f in files if not f.lower().endswith(".pts")]
-    paths = np.array(files, dtype=object)
-    names = pd.Series([os.path.basename(p) for p in files], dtype=object)
-    keep = np.ones(len(paths), dtype=bool)
-    image = np.array([is_image_name(n) for n in names], dtype=bool)
-    keep = drops.drop("not_an_image", ~image, keep, where=paths, expected="an image file")
-    parts = names.str.extract(NAME_PATTERN)
-    keep = drops.drop("malformed_name", parts["age"].isna().to_numpy(), keep, where=paths,
-                      expected="a name like 001A02.JPG")
+    paths, names, parts, keep = parse_names(files, NAME_PATTERN, drops, example="001A02.JPG")
     stems = [Path(n).stem.lower() for n in names[keep]]
     df = pd.DataFrame({
         "path": paths[keep],

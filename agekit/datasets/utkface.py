@@ -19,7 +19,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from agekit.datasets._common import DropLog, existing, is_image_name, nullable_int
+from agekit.datasets._common import DropLog, existing, nullable_int, parse_names
 
 NAME_PATTERN = (
     r"^(?P<age>\d{1,3})_(?P<gender>\d+)_(?:(?P<race>\d{1,2})_)?(?P<timestamp>\d{6,})"
@@ -58,14 +58,10 @@ def load_utkface(
     """
     root = existing(root, "folder")
     drops = DropLog(root, errors)
-    paths = np.array(sorted(_list_files(root, recursive)), dtype=object)
-    names = pd.Series([os.path.basename(p) for p in paths], dtype=object)
-    keep = np.ones(len(paths), dtype=bool)
-    image = np.array([is_image_name(n) for n in names], dtype=bool)
-    keep = drops.drop("not_an_image", ~image, keep, where=paths, expected="an image file")
-    parts = names.str.extract(NAME_PATTERN)
-    keep = drops.drop("malformed_name", parts["age"].isna().to_numpy(), keep, where=paths,
-                      expected="a name like {age}_{gender}_{race}_{datetime}.jpg.chip.jpg")
+    paths, _, parts, keep = parse_names(
+        sorted(_list_files(root, recursive)), NAME_PATTERN, drops,
+        example="{age}_{gender}_{race}_{datetime}.jpg.chip.jpg",
+    )
     age = pd.to_numeric(parts["age"]).to_numpy(dtype=np.float64)
     gender = pd.to_numeric(parts["gender"]).to_numpy(dtype=np.float64)
     race = pd.to_numeric(parts["race"]).to_numpy(dtype=np.float64)
