@@ -10,7 +10,8 @@ used names are re-exported here lazily too:
 
 Subpackages: `labels` (numpy only), `metrics`, `losses`, `models`, `training`,
 `datasets` (pandas), `images` and `faces` (OpenCV, dlib), `data` (tf.data pipelines),
-`predict` (`load_model`, `predict_age`), `recipes` (measured training runs).
+`predict` (`load_model`, `predict_age`), `recipes` (measured training runs), `tuning`
+(Keras Tuner search), `explain` (activations, occlusion, Grad-CAM) and `plots` (figures).
 """
 
 import importlib
@@ -30,6 +31,9 @@ _SUBMODULES = (
     "data",
     "predict",
     "recipes",
+    "tuning",
+    "explain",
+    "plots",
 )
 
 # Top-level names -> the subpackage they live in.
@@ -61,6 +65,7 @@ _EXPORTS = {
     "Stage": "training",
     "make_synthetic": "datasets",
     "load_utkface": "datasets",
+    "load_dataset": "datasets",
     "read_image": "images",
     "FaceBox": "faces",
     "detect_faces": "faces",
@@ -72,6 +77,10 @@ _EXPORTS = {
     "class_weights": "data",
     "load_model": "predict",
     "predict_age": "predict",
+    "AgeHyperModel": "tuning",
+    "tune": "tuning",
+    "occlusion_map": "explain",
+    "grad_cam": "explain",
 }
 
 __all__ = [*_SUBMODULES, *_EXPORTS]  # noqa: PLE0604 (built from the lazy tables)

@@ -73,8 +73,7 @@ def utkface_from_scratch(data_root, run_dir, recipe=UTKFaceRecipe(), *, limit=No
 
     from agekit.data import Augment, make_dataset
     from agekit.datasets import load_utkface, split
-    from agekit.labels import bin_ages
-    from agekit.metrics import classification_summary, cumulative_score, mae
+    from agekit.evaluation import evaluate_model
     from agekit.training import fit
 
     started = time.time()
@@ -106,29 +105,15 @@ def utkface_from_scratch(data_root, run_dir, recipe=UTKFaceRecipe(), *, limit=No
                          verbose=2)
     model.save(run_dir / "model.keras")
 
-    test_ds = make_dataset(test, target=None, shuffle=False, **{
-        k: v for k, v in common.items() if k not in ("clip_ages", "sigma")})
-    predictions = model.predict(test_ds, verbose=0)
-    probs = predictions["age"]
-    predicted_age = probs @ np.arange(probs.shape[1])
-    true_age = test["age"].to_numpy(dtype=float)
-    gender_known = test["gender"].notna().to_numpy()
-    gender_true = test["gender"].to_numpy(dtype=float, na_value=np.nan)[gender_known]
-    gender_pred = predictions["gender"].argmax(axis=1)[gender_known]
-    ages_summary = classification_summary(bin_ages(true_age, "utk7"),
-                                          bin_ages(predicted_age, "utk7"), labels="utk7")
-    baseline = float(np.median(train["age"]))
+    scores, _ = evaluate_model(model, test, baseline_age=float(np.median(train["age"])),
+                               batch_size=recipe.batch_size, preprocess="none")
     metrics = {
-        "mae": mae(predicted_age, true_age),
-        "cs5": cumulative_score(predicted_age, true_age, threshold=5),
-        "utk7_macro_f1": ages_summary.macro_f1,
-        "utk7_accuracy": ages_summary.accuracy,
-        "gender_accuracy": float(np.mean(gender_pred == gender_true)),
-        "median_baseline_mae": mae(np.full_like(true_age, baseline), true_age),
+        **scores,
+        "median_baseline_mae": scores["baseline_mae"],
         "n_train": len(train), "n_val": len(val), "n_test": len(test),
         "epochs_run": len(history),
         "minutes": round((time.time() - started) / 60, 1),
-        "skipped_images": int(train_ds.skipped.count + val_ds.skipped.count),
+        "skipped_images": int(train_ds.skipped.count + val_ds.skipped.count + scores["skipped"]),
         "recipe": asdict(recipe),
     }
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))

@@ -1,6 +1,7 @@
 """`agekit prepare`: CSV and folder inputs, errors, and a job killed with SIGKILL then resumed."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -53,17 +54,20 @@ def test_prepare_a_folder(tmp_path):
     assert len(manifest) == 3 and set(manifest["status"]) == {"no_face"}
 
 
-def test_prepare_errors(tmp_path):
-    with pytest.raises(SystemExit, match="no such file or folder"):
-        main(["prepare", str(tmp_path / "nothing.csv"), str(tmp_path / "out")])
+def test_prepare_errors_are_one_line_and_exit_status_2(tmp_path, capsys):
+    def error(*args):
+        assert main(["prepare", *map(str, args)]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("agekit prepare: error: ")
+        return lines[0]
+
+    assert "no such file or folder" in error(tmp_path / "nothing.csv", tmp_path / "out")
     pd.DataFrame({"file": ["x.jpg"]}).to_csv(tmp_path / "bad.csv", index=False)
-    with pytest.raises(SystemExit, match="expected a `path` column"):
-        main(["prepare", str(tmp_path / "bad.csv"), str(tmp_path / "out")])
-    with pytest.raises(SystemExit, match="expected --shard I/N"):
-        main(["prepare", str(tmp_path / "bad.csv"), str(tmp_path / "out"), "--shard", "2"])
+    assert "Expected a `path` column" in error(tmp_path / "bad.csv", tmp_path / "out")
+    assert "Expected --shard I/N" in error(tmp_path / "bad.csv", tmp_path / "out", "--shard", "2")
     csv = _write_sources(tmp_path / "src", 1)
-    with pytest.raises(SystemExit, match=r"agekit prepare: Expected `margin`.*Received: margin='snug'"):
-        main(["prepare", str(csv), str(tmp_path / "out"), "--margin", "snug", "--use-boxes"])
+    message = error(csv, tmp_path / "out", "--margin", "snug", "--use-boxes")
+    assert re.search(r"Expected `margin`.*Received: margin='snug'", message)
 
 
 @pytest.mark.slow

@@ -19,7 +19,8 @@ A missing file or folder raises `FileNotFoundError` naming it; a label file with
 expected columns raises `ValueError` naming the file and the columns; loaders with
 `errors="raise"` raise on the first malformed row, naming its file and line.
 
-`split` makes leak-free train/validation/test splits; `make_synthetic` writes labelled
+`load_dataset(format, root)` opens any of them by name (synthetic data when `root` is
+`None`). `split` makes leak-free train/validation/test splits; `make_synthetic` writes labelled
 synthetic faces in every format, for tests and demos.
 
 Example:
@@ -36,6 +37,7 @@ from agekit.datasets.chalearn import load_appa_real, load_chalearn
 from agekit.datasets.fgnet import load_fgnet, read_pts
 from agekit.datasets.folders import load_image_folders
 from agekit.datasets.imdb_wiki import CleaningRules, load_imdb_wiki
+from agekit.datasets.open import load_dataset, parse_data_spec
 from agekit.datasets.splits import leave_one_subject_out, split, split_labels
 from agekit.datasets.synthetic import FORMATS, make_synthetic
 from agekit.datasets.utkface import load_utkface
@@ -48,12 +50,14 @@ __all__ = [
     "load_adience",
     "load_appa_real",
     "load_chalearn",
+    "load_dataset",
     "load_fgnet",
     "load_image_folders",
     "load_imdb_wiki",
     "load_utkface",
     "make_synthetic",
     "parse_adience_ages",
+    "parse_data_spec",
     "read_pts",
     "split",
     "split_labels",

@@ -145,8 +145,9 @@ def _write_folders(out_dir, n, rng, paint):
     return out_dir
 
 
-def _imdb_metadata(n, rng):
-    """Vectorised IMDb-like metadata: celebrities photographed in several years."""
+def _imdb_metadata(n, rng, size=64):
+    """Vectorised IMDb-like metadata: celebrities photographed in several years; the face
+    boxes frame the drawn face of a `size`-pixel image, as the real ones frame the face."""
     n_celebs = max(1, n // 4)
     celeb = rng.integers(1, n_celebs + 1, size=n)
     celeb_birth = rng.integers(-14_600, 12_800, size=n_celebs + 1)  # 1930 .. 2005
@@ -162,9 +163,9 @@ def _imdb_metadata(n, rng):
     second = np.where(rng.random(n) < 0.25, rng.uniform(0.5, 3.0, n), np.nan)
     gender_m = rng.integers(0, 2, size=n_celebs + 1).astype(np.float64)[celeb]  # 1 = male
     gender_m[rng.random(n) < 0.02] = np.nan
-    x1 = rng.uniform(20, 120, n)
-    y1 = rng.uniform(20, 120, n)
-    side = rng.uniform(60, 200, n)
+    x1 = size * rng.uniform(0.17, 0.23, n)
+    y1 = size * rng.uniform(0.20, 0.26, n)
+    side = size * rng.uniform(0.55, 0.65, n)
     boxes = np.stack([x1, y1, x1 + side, y1 + side], axis=1)
     return {"celeb": celeb, "n_celebs": n_celebs, "birth_days": birth_days, "dob": dob,
             "age": age, "photo_taken": photo_taken.astype(np.uint16), "face_score": face_score,
@@ -180,7 +181,7 @@ def _cell(strings):
 def _write_imdb_wiki(out_dir, n, rng, paint):
     from scipy.io import savemat
 
-    meta = _imdb_metadata(n, rng)
+    meta = _imdb_metadata(n, rng, paint.size)
     root = out_dir / "imdb_crop"
     dates = meta["birth_days"].astype("datetime64[D]").astype(str)
     paths = [

@@ -4,7 +4,8 @@
   input image's pixels (optionally detecting on a copy shrunk to `max_side`);
   `primary_face` picks one face by a documented rule.
 - `crop_face`: square crops with margin presets (`MARGINS`), padded, never shifted.
-- `face_landmarks` (68 / 5 points) and `align_face` (eyes level, then cropped).
+- `face_landmarks` (68 / 5 points) and `align_face` (eyes level, then cropped);
+  `face_crops` cuts every detected face of a photo, aligned or straight.
 - `prepare_dataset`: the batch job over a dataset (parallel, sharded, resumable) and
   `read_manifest` to load what it recorded.
 - `read_imglab_boxes`, `match_boxes`, `detection_recall`: judging a detector against
@@ -15,7 +16,7 @@ for the process.
 """
 
 from agekit.faces._manifest import STATUSES, read_manifest
-from agekit.faces.align import align_face, eye_angle, face_landmarks
+from agekit.faces.align import align_face, eye_angle, face_crops, face_landmarks
 from agekit.faces.crop import MARGINS, crop_face
 from agekit.faces.detect import FaceBox, batch_detect, detect_faces, primary_face
 from agekit.faces.evaluate import detection_recall, match_boxes, read_imglab_boxes
@@ -31,6 +32,7 @@ __all__ = [
     "detect_faces",
     "detection_recall",
     "eye_angle",
+    "face_crops",
     "face_landmarks",
     "match_boxes",
     "prepare_dataset",

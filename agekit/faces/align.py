@@ -133,3 +133,36 @@ def _tight_square(landmarks, rotation, box):
     span = float(np.ptp(eyes[:, 0]))
     middle = eyes.mean(axis=0)
     return np.array([middle[0], middle[1] + _BELOW_EYES * span]), _BOX_PER_SPAN * span
+
+
+def face_crops(
+    image: np.ndarray,
+    boxes: list[FaceBox],
+    *,
+    align: bool = True,
+    margin: str | float = "loose",
+    size: int | None = None,
+) -> list[np.ndarray]:
+    """The crop of each detected face, aligned (5-point landmarks) or straight.
+
+    Args:
+        image: the RGB photo the boxes were detected on.
+        boxes: `FaceBox`es from `detect_faces`.
+        align: level the eyes (`align_face`) instead of a plain `crop_face`.
+        margin, size: as in `crop_face`.
+
+    Returns:
+        One uint8 RGB square crop per box, in the same order.
+
+    Example:
+
+    >>> face_crops(np.zeros((64, 64, 3), dtype="uint8"), [FaceBox(8, 8, 40, 40)], align=False)[0].shape
+    (58, 58, 3)
+    """
+    from agekit.faces.crop import crop_face
+
+    image = as_rgb(image)
+    if not align:
+        return [crop_face(image, box, margin=margin, size=size) for box in boxes]
+    return [align_face(image, face_landmarks(image, box, points=5), margin=margin, size=size, box=box)
+            for box in boxes]

@@ -1,0 +1,118 @@
+"""`load_dataset`, `evaluate_model` and `Experiment` / `run_experiment` on synthetic data."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agekit.datasets import FORMATS, load_dataset, parse_data_spec
+from agekit.evaluation import evaluate_model, score_predictions
+from agekit.experiment import DataConfig, Experiment, run_experiment
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_load_dataset_makes_and_loads_every_format(format, tmp_path):
+    df = load_dataset(format, n=24, image_size=32, synthetic_dir=tmp_path)
+    assert len(df) > 0 and {"path", "age"} <= set(df.columns)
+    assert df.attrs["format"] == format and df.attrs["synthetic"] is True
+
+
+def test_load_dataset_reads_a_root_and_names_its_splits(tmp_path):
+    from agekit.datasets import make_synthetic
+
+    root = make_synthetic(tmp_path, 20, format="chalearn", image_size=32)
+    df = load_dataset("chalearn", root)
+    assert set(df["split"]) == {"train", "valid", "test"} and len(df) == 20
+    assert df.attrs["synthetic"] is False
+
+
+def test_load_dataset_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"Unknown dataset format.*Received: format='lfw'"):
+        load_dataset("lfw")
+    with pytest.raises(FileNotFoundError, match="Received: root="):
+        load_dataset("utkface", tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match=r"Expected `\*train\*.csv`"):
+        load_dataset("chalearn", tmp_path)
+    assert parse_data_spec("utkface:/data/a:b") == ("utkface", "/data/a:b")
+    assert parse_data_spec("adience") == ("adience", None)
+    with pytest.raises(ValueError, match="FORMAT:PATH"):
+        parse_data_spec("")
+
+
+def test_score_predictions_hand_computed():
+    table = pd.DataFrame({"age": [10.0, 20.0, 30.0, 40.0], "pred_age": [12.0, 20.0, 37.0, 40.0],
+                          "age_std": [1.0, 1.0, 1.0, 1.0],
+                          "gender": pd.array([0, 1, pd.NA, 1], dtype="Int8"),
+                          "pred_gender": ["male", "male", "female", "female"]})
+    scores = score_predictions(table, baseline_age=25.0)
+    assert scores["mae"] == pytest.approx(9 / 4)
+    assert scores["cs5"] == pytest.approx(3 / 4)
+    assert scores["baseline_mae"] == pytest.approx(10.0)
+    assert scores["gender_accuracy"] == pytest.approx(2 / 3)  # the <NA> row is not scored
+    expected = np.mean(1 - np.exp(-np.array([2.0, 0, 7, 0]) ** 2 / 2))
+    assert scores["epsilon_error"] == pytest.approx(expected, abs=1e-4)
+    with pytest.raises(ValueError, match="a `pred_age` column"):
+        score_predictions(table.drop(columns="pred_age"))
+
+
+def _tiny_model(size=32):
+    from agekit.models import basic_cnn, compile_model
+
+    return compile_model(basic_cnn(layers=2, base_filters=4, hidden=8, dropout=0, head="dex",
+                                   input_shape=(size, size, 3), rescale=1 / 255))
+
+
+def test_evaluate_model_skips_and_counts_unreadable_images(tmp_path):
+    df = load_dataset("utkface", n=12, image_size=32, synthetic_dir=tmp_path / "utk")
+    broken = tmp_path / "3_0_0_20170101000000000.jpg.chip.jpg"
+    broken.write_bytes(b"not a jpeg")
+    df = pd.concat([df, pd.DataFrame({"path": [str(broken)], "age": [3.0]})], ignore_index=True)
+    scores, table = evaluate_model(_tiny_model(), df)
+    assert scores["skipped"] == 1 and scores["n"] == 12 and len(table) == 12
+    assert str(broken) in table.attrs["skipped"]
+    assert np.isfinite(scores["mae"]) and table["pred_age"].between(0, 100).all()
+
+
+def test_experiment_from_toml_maps_sections_and_rejects_unknown_keys(tmp_path):
+    config = tmp_path / "exp.toml"
+    config.write_text('[data]\nformat = "adience"\nimage_size = 32\n\n[model]\nhead = "coral"\n'
+                      'outputs = { gender = 2 }\n\n[train]\nepochs = 3\n'
+                      '[[train.schedule]]\ntrainable = "head"\nepochs = 1\n')
+    experiment = Experiment.from_toml(config)
+    assert experiment.data == DataConfig(format="adience", image_size=32)
+    assert experiment.model.outputs == {"gender": 2} and experiment.train.epochs == 3
+    assert experiment.train.schedule == [{"trainable": "head", "epochs": 1}]
+    config.write_text('[data]\nformt = "utkface"\n')
+    with pytest.raises(ValueError, match=r"\[data\] keys.*Received: \[data\] keys=\['formt'\]"):
+        Experiment.from_toml(config)
+    config.write_text('[dataset]\n')
+    with pytest.raises(ValueError, match=r"Received: sections=\['dataset'\]"):
+        Experiment.from_toml(config)
+    config.write_text('[data\n')
+    with pytest.raises(ValueError, match="Expected a valid TOML file"):
+        Experiment.from_toml(config)
+    with pytest.raises(FileNotFoundError, match="TOML configuration file"):
+        Experiment.from_toml(tmp_path / "none.toml")
+    with pytest.raises(ValueError, match="detector"):
+        DataConfig(detector="sift")
+
+
+@pytest.mark.slow
+def test_run_experiment_crops_trains_and_scores_held_out_faces(tmp_path):
+    """IMDb-WIKI layout: `.mat` cleaning, crops from its face boxes, multi-task training."""
+    experiment = Experiment.from_dict({
+        "data": {"format": "imdb_wiki", "n": 120, "image_size": 32, "val": 0.2, "test": 0.2},
+        "model": {"layers": 2, "base_filters": 4, "hidden": 8, "outputs": {"gender": 2}},
+        "train": {"epochs": 1, "run_dir": str(tmp_path / "run")},
+    })
+    metrics = run_experiment(experiment, figures=False, verbose=0)
+    run = tmp_path / "run"
+    assert json.loads((run / "metrics.json").read_text())["mae"] == metrics["mae"]
+    split = pd.read_csv(run / "split.csv")
+    assert (split["path"].str.contains("/crops/")).all()  # trained on the prepared crops
+    test_subjects = set(split.loc[split["split"] == "test", "subject"])
+    assert not test_subjects & set(split.loc[split["split"] != "test", "subject"])  # no leak
+    assert metrics["n_test"] == metrics["n"] == len(pd.read_csv(run / "predictions.csv"))
+    assert {"mae", "baseline_mae", "gender_accuracy"} <= set(metrics)
+    assert json.loads((run / "experiment.json").read_text())["model"]["outputs"] == {"gender": 2}
