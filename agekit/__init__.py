@@ -10,7 +10,8 @@ used names are re-exported here lazily too:
 
 Subpackages: `labels` (numpy only), `metrics`, `losses`, `models`, `training`,
 `datasets` (pandas), `images` and `faces` (OpenCV, dlib), `data` (tf.data pipelines),
-`predict` (`load_model`, `predict_age`), `recipes` (measured training runs), `tuning`
+`predict` (`load_model`, `predict_age`), `evaluation` (held-out scores), `experiment`
+(a whole run from settings), `recipes` (measured training runs), `tuning`
 (Keras Tuner search), `explain` (activations, occlusion, Grad-CAM) and `plots` (figures).
 """
 
@@ -31,6 +32,8 @@ _SUBMODULES = (
     "data",
     "predict",
     "recipes",
+    "evaluation",
+    "experiment",
     "tuning",
     "explain",
     "plots",
@@ -63,6 +66,10 @@ _EXPORTS = {
     "fit": "training",
     "FineTune": "training",
     "Stage": "training",
+    "pretrain_then_finetune": "training",
+    "evaluate_model": "evaluation",
+    "Experiment": "experiment",
+    "run_experiment": "experiment",
     "make_synthetic": "datasets",
     "load_utkface": "datasets",
     "load_dataset": "datasets",
@@ -73,6 +80,7 @@ _EXPORTS = {
     "align_face": "faces",
     "prepare_dataset": "faces",
     "make_dataset": "data",
+    "make_datasets": "data",
     "Augment": "data",
     "class_weights": "data",
     "load_model": "predict",

@@ -280,7 +280,7 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
     import numpy as np
     import pandas as pd
 
-    from agekit.data import Augment, make_dataset
+    from agekit.data import Augment, make_datasets
     from agekit.datasets import split
     from agekit.evaluation import evaluate_model
     from agekit.models.build import preprocessing_for
@@ -305,9 +305,8 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
     common = {"target": _targets(spec), "image_size": data.image_size, "preprocess": preprocess,
               "batch_size": data.batch_size, "clip_ages": True}
     augment = Augment(rotation=10, shift=0.1, zoom=0.1, flip=True) if data.augment else None
-    train_ds = make_dataset(train, augment=augment, balance=data.balance, seed=data.seed,
-                            cache=None if data.balance else "memory", **common)
-    val_ds = make_dataset(val, shuffle=False, cache="memory", **common)
+    train_ds, val_ds = make_datasets(train, val, augment=augment, balance=data.balance, seed=data.seed,
+                                     cache="memory", **common)
     model, history = fit(lambda: build(spec, data.image_size, train_config.learning_rate),
                          train_ds, val_ds, run_dir=run_dir, epochs=train_config.epochs,
                          schedule=_schedule(train_config), learning_rate=train_config.learning_rate,

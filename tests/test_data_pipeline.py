@@ -294,3 +294,21 @@ def test_cached_and_shuffled_batches_mix_a_sorted_dataframe(tmp_path):
     assert first_ages.max() - first_ages.min() > 12, first_ages
     _, ages = collect(ds)
     assert sorted(ages.ravel().tolist()) == list(range(24))
+
+
+def test_make_datasets_shuffles_and_augments_only_the_training_split(faces):
+    from agekit.data import make_datasets
+
+    train, val = faces.iloc[:6], faces.iloc[6:]
+    train_ds, val_ds = make_datasets(train, val, target="regression", image_size=SIZE,
+                                     preprocess="none", augment=Augment(), seed=3, cache="memory")
+    (_, train_ages), (val_images, val_ages) = collect(train_ds), collect(val_ds)
+    np.testing.assert_allclose(np.sort(train_ages), train["age"], rtol=1e-6)
+    assert not np.allclose(train_ages, train["age"])  # shuffled (seed 3)
+    np.testing.assert_allclose(val_ages, val["age"], rtol=1e-6)  # in row order
+    plain = collect(make_dataset(val, target="regression", image_size=SIZE, preprocess="none",
+                                 shuffle=False))[0]
+    np.testing.assert_array_equal(val_images, plain)  # never augmented
+    balanced, = make_datasets(train, target="regression", image_size=SIZE, balance="gender",
+                              cache="memory", seed=0)  # the cache is dropped for the training split
+    assert len(collect(balanced)[1]) == 5  # an epoch of the 5 rows whose gender is known

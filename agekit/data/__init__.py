@@ -18,7 +18,7 @@ from agekit.data.decode import (
     read_and_decode,
     resize_image,
 )
-from agekit.data.pipeline import AUTOTUNE, make_dataset
+from agekit.data.pipeline import AUTOTUNE, make_dataset, make_datasets
 from agekit.data.preprocess import PREPROCESSING, preprocess_images
 from agekit.data.skipped import SkippedImages
 from agekit.data.targets import TARGETS, Targets, encode_target, encode_targets
@@ -41,6 +41,7 @@ __all__ = [
     "encode_target",
     "encode_targets",
     "make_dataset",
+    "make_datasets",
     "preprocess_images",
     "read_and_decode",
     "resize_image",

@@ -301,3 +301,39 @@ def _finisher(targets, augment, preprocess):
         return images, y, tf.nest.map_structure(lambda t: tf.gather(t, rows), w_t)
 
     return finish
+
+
+def make_datasets(
+    train: pd.DataFrame,
+    *others: pd.DataFrame,
+    augment: Augment | None = None,
+    balance: str | None = None,
+    seed: int | None = 0,
+    **options,
+) -> tuple:
+    """`make_dataset` for a training split and its evaluation splits, in one call.
+
+    The training split is shuffled, and augmented and balanced when asked; the other
+    splits (validation, test) come in row order, never augmented, so their scores are
+    comparable from epoch to epoch. All share the other options.
+
+    Args:
+        train: The training DataFrame.
+        *others: Validation / test DataFrames.
+        augment: An `Augment` for the training split.
+        balance: Column to balance the training batches by (see `make_dataset`).
+        seed: Seed of the shuffling, balancing and augmentation.
+        **options: Everything else `make_dataset` takes (`target`, `image_size`,
+            `preprocess`, `batch_size`, `cache`, ...); with `balance`, the training
+            split is not cached (resampling repeats rows).
+
+    Returns:
+        A tuple of datasets, `(train_ds, *other_ds)`.
+
+    Example:
+        >>> train_ds, val_ds = make_datasets(train, val, target="dex", image_size=64,
+        ...                                  preprocess="none", augment=Augment())
+    """
+    train_options = {**options, "cache": None} if balance is not None else options
+    first = make_dataset(train, augment=augment, balance=balance, seed=seed, shuffle=True, **train_options)
+    return (first, *(make_dataset(df, shuffle=False, **options) for df in others))
