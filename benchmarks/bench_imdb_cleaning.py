@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _timing import best_of
 
 from agekit.datasets import CleaningRules, make_synthetic
 from agekit.datasets._common import DropLog
@@ -71,15 +72,6 @@ def naive_frame(fields, root):
             "face_box": tuple(float(v) for v in np.ravel(fields["face_location"][i])),
         })
     return pd.DataFrame(rows)
-
-
-def best_of(fn, repeats=REPEATS):
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main():

@@ -20,7 +20,6 @@ Run:  python benchmarks/bench_occlusion.py [--size 64] [--patch 16] [--stride 8]
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -29,9 +28,12 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing agekit
 
 import keras
 import numpy as np
+from _timing import best_of
 
+from agekit.data import preprocess_images
 from agekit.explain import occlusion_map
 from agekit.models import basic_cnn, build_model
+from agekit.predict import prepare_inputs, preprocessing_of
 
 GREY = 127.5
 
@@ -49,8 +51,10 @@ def face(size, seed=0):
 
 
 def naive_map(model, image, patch, stride):
-    """One copy and one `model.predict` call per patch position."""
-    x = image[None].astype("float32")
+    """One copy and one `model.predict` call per patch position, the grey square painted
+    in the model's input space (after its preprocessing), as `occlusion_map` does."""
+    x = prepare_inputs(model, image[None])
+    grey = preprocess_images(np.full((1, 1, 3), GREY, np.float32), preprocessing_of(model))[0, 0]
     class_index = int(model.predict(x, verbose=0)[0].argmax())
     size = image.shape[0]
     starts = np.arange(0, max(size - patch, 0) + stride, stride)
@@ -59,18 +63,9 @@ def naive_map(model, image, patch, stride):
     for i, top in enumerate(starts):
         for j, left in enumerate(starts):
             copy = x.copy()
-            copy[:, top:top + patch, left:left + patch] = GREY
+            copy[:, top:top + patch, left:left + patch] = grey
             scores[i, j] = model.predict(copy, verbose=0)[0, class_index]
     return scores
-
-
-def best_time(fn, repeats):
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main():
@@ -101,14 +96,17 @@ def main():
                                  batch_size=args.batch_size, verbose=False)
 
         batched()  # warm-up: trace predict_on_batch for the batch shapes
-        fast, result = best_time(batched, args.repeats)
-        slow, naive = best_time(lambda model=model: naive_map(model, image, args.patch,
+        fast, result = best_of(batched, args.repeats)
+        slow, naive = best_of(lambda model=model: naive_map(model, image, args.patch,
                                                               args.stride), 1)
-        same = naive.shape == result.scores.shape and np.allclose(result.scores, naive,
-                                                                  rtol=1e-4, atol=1e-6)
+        # Float32 convolutions may sum in another order for a batch of 64 than for one
+        # image (oneDNN picks its algorithm by shape): equal up to that round-off.
+        difference = float(np.max(np.abs(result.scores - naive))) / float(np.max(np.abs(naive)))
+        same = naive.shape == result.scores.shape and difference < 1e-4
         print(f"{name:>10}: {result.scores.size} patches, batched {fast:6.2f} s, "
               f"per-patch predict loop {slow:6.2f} s, ratio {slow / fast:5.1f}x "
-              f"(target >= 10x), identical maps: {same}")
+              f"(target >= 10x), identical maps: {same} (largest difference "
+              f"{difference:.1e} of the largest score)")
         if not same:
             raise SystemExit(f"{name}: the batched and per-patch maps differ")
 
