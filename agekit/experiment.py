@@ -53,8 +53,9 @@ class DataConfig:
         n: Number of synthetic faces (only without `root`).
         limit: Use a random sample of this many rows (quick runs).
         detector: How faces are cropped before training (`prepare_dataset`): `"auto"`
-            (face boxes from the metadata when it has them, none for formats that are
-            already crops, else `"hog"`), `"none"`, `"boxes"`, `"hog"` or `"cnn"`.
+            (none for formats whose images are already face crops, `CROPPED_FORMATS`;
+            else the metadata's face boxes when it has them, as IMDb-WIKI does; else
+            `"hog"`), `"none"`, `"boxes"`, `"hog"` or `"cnn"`.
         margin: Crop margin (`"tight"`, `"loose"`, `"very_loose"` or a fraction).
         align: Level the eyes of each crop.
         val, test: Fractions for the validation and held-out test splits (group-aware
@@ -201,9 +202,9 @@ def load_data(config: DataConfig, work_dir) -> "pd.DataFrame":  # noqa: F821
     if config.limit and config.limit < len(df):
         df = df.sample(n=config.limit, random_state=config.seed)
     detector = config.detector
-    if detector == "auto":
-        detector = ("boxes" if "face_box" in df.columns
-                    else "none" if config.format in CROPPED_FORMATS else "hog")
+    if detector == "auto":  # Adience's boxes are in the original photos, not its aligned crops
+        detector = ("none" if config.format in CROPPED_FORMATS
+                    else "boxes" if "face_box" in df.columns else "hog")
     if detector == "none":
         return df
     from agekit.faces import prepare_dataset
@@ -290,7 +291,14 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
     data, spec, train_config = experiment.data, experiment.model, experiment.train
     run_dir = Path(train_config.run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "experiment.json").write_text(json.dumps(experiment.to_dict(), indent=2))
+    settings = json.loads(json.dumps(experiment.to_dict()))
+    saved = run_dir / "experiment.json"
+    if saved.is_file() and json.loads(saved.read_text()) != settings:
+        # fit resumes whatever a run folder holds: never resume another experiment's run
+        raise ValueError(f"Expected a new run folder, or one of this same experiment to resume. "
+                         f"Received: run_dir={str(run_dir)!r} (it holds a run of other settings, "
+                         f"see its experiment.json)")
+    saved.write_text(json.dumps(settings, indent=2))
     keras.utils.set_random_seed(data.seed)
 
     df = load_data(data, run_dir / "data")

@@ -116,3 +116,14 @@ def test_run_experiment_crops_trains_and_scores_held_out_faces(tmp_path):
     assert metrics["n_test"] == metrics["n"] == len(pd.read_csv(run / "predictions.csv"))
     assert {"mae", "baseline_mae", "gender_accuracy"} <= set(metrics)
     assert json.loads((run / "experiment.json").read_text())["model"]["outputs"] == {"gender": 2}
+    with pytest.raises(ValueError, match="it holds a run of other settings"):
+        run_experiment(experiment.replace(model={"head": "regression"}), figures=False)
+
+
+def test_auto_detector_leaves_crop_formats_alone_and_uses_imdb_boxes(tmp_path):
+    from agekit.experiment import load_data
+
+    adience = load_data(DataConfig(format="adience", n=20, image_size=32), tmp_path / "a")
+    assert "face_box" in adience.columns and "/crops/" not in adience["path"].iloc[0]
+    imdb = load_data(DataConfig(format="imdb_wiki", n=20, image_size=32), tmp_path / "i")
+    assert imdb["path"].str.contains("/crops/").all() and imdb.attrs["prepare"]["ok"] == len(imdb)
