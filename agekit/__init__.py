@@ -10,7 +10,8 @@ used names are re-exported here lazily too:
 
 Subpackages: `labels` (numpy only), `metrics`, `losses`, `models`, `training`,
 `datasets` (pandas), `images` and `faces` (OpenCV, dlib), `data` (tf.data pipelines),
-`predict` (`load_model`, `predict_age`), `evaluation` (held-out scores), `experiment`
+`predict` (`load_model`, `predict_age`), `export` (SavedModel / ONNX / TFLite for
+serving without agekit), `evaluation` (held-out scores), `experiment`
 (a whole run from settings), `recipes` (measured training runs), `tuning`
 (Keras Tuner search), `explain` (activations, occlusion, Grad-CAM) and `plots` (figures).
 """
@@ -37,6 +38,7 @@ _SUBMODULES = (
     "tuning",
     "explain",
     "plots",
+    "export",
 )
 
 # Top-level names -> the subpackage they live in.
@@ -63,6 +65,10 @@ _EXPORTS = {
     "build_model": "models",
     "set_trainable": "models",
     "compile_model": "models",
+    "ModelCard": "models",
+    "card_of": "models",
+    "describe": "models",
+    "export_model": "export",
     "fit": "training",
     "FineTune": "training",
     "Stage": "training",

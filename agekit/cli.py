@@ -8,6 +8,7 @@
     agekit explain face.jpg --model utkface --out explained/
     agekit prepare photos.csv prepared/ --detector cnn --margin loose --workers 4
     agekit prepare photos/ prepared/ --shard 3/16      # one task of a cluster array job
+    agekit export runs/x/model.keras exported/x        # SavedModel (or --format onnx|tflite)
 
 Subcommands register themselves in `COMMANDS` (name -> (help, add_arguments, run)).
 Bad input (a missing file, an unknown dataset format, a photo without a face, a file
@@ -211,8 +212,11 @@ def _add_face_options(parser):
                         help="dlib upsampling steps (1 finds faces down to about 40 px, 4x slower)")
     parser.add_argument("--max-side", type=int, default=1024,
                         help="detect on a copy shrunk to this longer side")
-    parser.add_argument("--margin", default="loose",
-                        help="tight | loose | very_loose | a number: the crop the model was trained on")
+    parser.add_argument("--margin", default=None,
+                        help="tight | loose | very_loose | a number (default: the crop the model was "
+                             "trained on, from its card)")
+    parser.add_argument("--align", dest="align", action="store_true", default=None,
+                        help="level the eyes (default: as the model was trained)")
     parser.add_argument("--no-align", dest="align", action="store_false", help="do not level the eyes")
 
 
@@ -243,7 +247,8 @@ def _run_predict(args):
     tables = []
     model = load_model(model_path, compile=False) if found else None
     for path, image, boxes in found:
-        faces = predict_faces(model, image, boxes=boxes, align=args.align, margin=_margin(args.margin))
+        faces = predict_faces(model, image, boxes=boxes, align=args.align,
+                              margin=None if args.margin is None else _margin(args.margin))
         tables.append(faces.assign(image=path))
         if args.annotate:
             Path(args.annotate).mkdir(parents=True, exist_ok=True)
@@ -273,23 +278,43 @@ def _add_explain(parser):
 
 
 def _run_explain(args):
-    from agekit.faces import detect_faces, face_crops, primary_face
+    from agekit.faces import detect_faces, primary_face
     from agekit.images import read_image
-    from agekit.predict import load_model
+    from agekit.predict import face_crops_for, load_model
 
     (path,) = _existing_images([args.image])
     model_path = _model_path(args.model)
     image = read_image(path)
+    faces = None
     if not args.crop:
         faces = detect_faces(image, model=args.detector, upsample=args.upsample, max_side=args.max_side)
         if not faces:
             raise ValueError(f"Expected a face in the image (or --crop for a face crop). Received: image={path!r}")
-        (image,) = face_crops(image, [primary_face(faces)], align=args.align, margin=_margin(args.margin))
     from agekit.explain import explain_image  # imports TensorFlow: after the checks
 
-    figures = explain_image(load_model(model_path, compile=False), image, args.out, true_age=args.true_age)
+    model = load_model(model_path, compile=False)
+    if faces:
+        (image,) = face_crops_for(model, image, [primary_face(faces)], align=args.align,
+                                  margin=None if args.margin is None else _margin(args.margin))
+    figures = explain_image(model, image, args.out, true_age=args.true_age)
     for name, figure in figures.items():
         print(f"{name}: {figure}")
+    return 0
+
+
+def _add_export(parser):
+    parser.add_argument("model", help="a .keras file or a name in the weights folders")
+    parser.add_argument("out", help="the SavedModel folder, or the .onnx / .tflite file")
+    parser.add_argument("--format", choices=("savedmodel", "onnx", "tflite"), default="savedmodel",
+                        help="what to write (default: %(default)s)")
+
+
+def _run_export(args):
+    model_path = _model_path(args.model)
+    from agekit.export import export_model  # imports TensorFlow: after the checks
+
+    out = export_model(model_path, args.out, format=args.format)
+    print(out)
     return 0
 
 
@@ -310,6 +335,8 @@ COMMANDS = {
                 _add_predict, _run_predict),
     "explain": ("activation maps, occlusion sensitivity and Grad-CAM for one face",
                 _add_explain, _run_explain),
+    "export": ("export a model for serving without agekit: SavedModel, ONNX or TFLite",
+               _add_export, _run_export),
 }
 
 

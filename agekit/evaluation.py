@@ -1,7 +1,9 @@
 """Scoring a trained model on a labelled dataset: one call, the study's numbers.
 
 `evaluate_model` predicts every image of a DataFrame (through the same `tf.data`
-pipeline as training, so unreadable files are skipped and counted, never fatal) and
+pipeline as training, fed as the model's card says, so unreadable files are skipped and
+counted, never fatal, and each file reaches the model exactly as `predict_age` would
+bring it) and
 scores the predictions with `agekit.metrics`: MAE, cumulative score at 5 years, the
 ChaLearn epsilon-error when the data has `age_std`, classification scores over age bins,
 gender / ethnicity accuracy when the model has those outputs, and the MAE of always
@@ -18,14 +20,13 @@ from agekit._validation import fail
 log = logging.getLogger(__name__)
 
 
-def predict_dataset(model, df: pd.DataFrame, *, batch_size: int = 64, preprocess=None) -> pd.DataFrame:
+def predict_dataset(model, df: pd.DataFrame, *, batch_size: int = 64) -> pd.DataFrame:
     """Predict the images of a dataset DataFrame, skipping (and counting) unreadable files.
 
     Args:
-        model: A loaded agekit model with an `age` head.
+        model: A loaded agekit model with an `age` head (or a described Keras model).
         df: DataFrame with a `path` column (any `agekit.datasets` loader).
         batch_size: Images per forward pass.
-        preprocess: Input preprocessing; `None` uses `agekit.predict.preprocessing_of`.
 
     Returns:
         `df`'s readable rows with the columns of `agekit.predict_age` added under
@@ -36,17 +37,15 @@ def predict_dataset(model, df: pd.DataFrame, *, batch_size: int = 64, preprocess
         >>> table = predict_dataset(model, load_utkface("UTKFace/"))  # doctest: +SKIP
     """
     from agekit.data import make_dataset
-    from agekit.models import heads_of
-    from agekit.predict import predictions_table, preprocessing_of
+    from agekit.models.card import card_of
+    from agekit.predict import outputs_by_name, predictions_table
 
-    heads = heads_of(model)
+    card = card_of(model)
+    heads = card.head_layers()
     if "age" not in heads:
         fail("a model with an agekit `age` head", "model", getattr(model, "name", model))
-    _, height, width, channels = model.input_shape
-    ds = make_dataset(df, target=None, image_size=(height, width), shuffle=False,
-                      batch_size=batch_size, color="rgb" if channels == 3 else "grayscale",
-                      preprocess=preprocessing_of(model) if preprocess is None else preprocess)
-    outputs = model.predict(ds, verbose=0)
+    ds = make_dataset(df, target=None, card=card, shuffle=False, batch_size=batch_size)
+    outputs = outputs_by_name(card, model.predict(ds, verbose=0))
     skipped = ds.skipped.reasons()
     kept = df[~df["path"].astype(str).isin(skipped)]
     table = predictions_table(heads, outputs).add_prefix("pred_")
@@ -114,7 +113,7 @@ def score_predictions(table: pd.DataFrame, *, baseline_age: float | None = None,
 
 
 def evaluate_model(model, df: pd.DataFrame, *, baseline_age: float | None = None, bins="utk7",
-                   batch_size: int = 64, preprocess=None) -> tuple[dict, pd.DataFrame]:
+                   batch_size: int = 64) -> tuple[dict, pd.DataFrame]:
     """Predict a labelled dataset and score it (`predict_dataset` + `score_predictions`).
 
     Args:
@@ -124,7 +123,6 @@ def evaluate_model(model, df: pd.DataFrame, *, baseline_age: float | None = None
             the median of `df`.
         bins: Age bins for the classification scores.
         batch_size: Images per forward pass.
-        preprocess: Input preprocessing; `None` uses the model's own.
 
     Returns:
         `(scores, table)`: the dict of `score_predictions` (plus `skipped`, the number
@@ -139,7 +137,7 @@ def evaluate_model(model, df: pd.DataFrame, *, baseline_age: float | None = None
         from agekit.predict import load_model
 
         model = load_model(model)
-    table = predict_dataset(model, df, batch_size=batch_size, preprocess=preprocess)
+    table = predict_dataset(model, df, batch_size=batch_size)
     scores = score_predictions(table, baseline_age=baseline_age, bins=bins)
     scores["skipped"] = len(table.attrs["skipped"])
     log.info("evaluate_model: %s", scores)

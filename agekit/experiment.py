@@ -201,10 +201,7 @@ def load_data(config: DataConfig, work_dir) -> "pd.DataFrame":  # noqa: F821
                       synthetic_dir=None if config.root else Path(work_dir) / "synthetic")
     if config.limit and config.limit < len(df):
         df = df.sample(n=config.limit, random_state=config.seed)
-    detector = config.detector
-    if detector == "auto":  # Adience's boxes are in the original photos, not its aligned crops
-        detector = ("none" if config.format in CROPPED_FORMATS
-                    else "boxes" if "face_box" in df.columns else "hog")
+    detector = _detector(config, df)
     if detector == "none":
         return df
     from agekit.faces import prepare_dataset
@@ -240,6 +237,30 @@ def build(config: ModelConfig, image_size: int, learning_rate: float = 1e-3):
     return build_model(config.backbone, config.head, weights=config.weights, input_shape=shape,
                        top=config.top, dropout=config.dropout, fc_units=config.fc_units,
                        outputs=outputs, learning_rate=learning_rate)
+
+
+def crop_geometry(config: DataConfig) -> dict:
+    """The face-crop geometry of a `DataConfig`'s training images, for the model card."""
+    detector = _detector(config, None)
+    if detector == "none":
+        return {"kind": "dataset", "dataset": config.format}
+    return {"kind": "margin", "detector": "hog" if detector == "boxes" else detector,
+            "boxes": "dataset" if detector == "boxes" else "detected", "upsample": 1,
+            "margin": config.margin, "align": config.align, "size": config.image_size}
+
+
+def _detector(config: DataConfig, df):
+    """The detector `load_data` runs: `"auto"` resolved (see `DataConfig`)."""
+    if config.detector != "auto":
+        return config.detector
+    if config.format in CROPPED_FORMATS:  # Adience's boxes are in the original photos
+        return "none"
+    has_boxes = config.format == "imdb_wiki" if df is None else "face_box" in df.columns
+    return "boxes" if has_boxes else "hog"
+
+
+def _data_name(config: DataConfig) -> str:
+    return config.format if config.root else f"synthetic:{config.format}"
 
 
 def _schedule(config: TrainConfig):
@@ -284,7 +305,7 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
     from agekit.data import Augment, make_datasets
     from agekit.datasets import split
     from agekit.evaluation import evaluate_model
-    from agekit.models.build import preprocessing_for
+    from agekit.models import set_card
     from agekit.training import fit
 
     started = time.time()
@@ -309,8 +330,8 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
                (("train", train), ("val", val), ("test", test))]).drop(
         columns=["face_box"], errors="ignore").to_csv(run_dir / "split.csv", index=False)
 
-    preprocess = "none" if spec.backbone == "basic_cnn" else preprocessing_for(spec.backbone)
-    common = {"target": _targets(spec), "image_size": data.image_size, "preprocess": preprocess,
+    # Images reach the model as RGB in [0, 255]: it scales them itself (its card says how).
+    common = {"target": _targets(spec), "image_size": data.image_size,
               "batch_size": data.batch_size, "clip_ages": True}
     augment = Augment(rotation=10, shift=0.1, zoom=0.1, flip=True) if data.augment else None
     train_ds, val_ds = make_datasets(train, val, augment=augment, balance=data.balance, seed=data.seed,
@@ -319,6 +340,9 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
                          train_ds, val_ds, run_dir=run_dir, epochs=train_config.epochs,
                          schedule=_schedule(train_config), learning_rate=train_config.learning_rate,
                          patience=train_config.patience, verbose=verbose)
+    set_card(model, age_range=(float(train["age"].min()), float(train["age"].max())),
+             crop=crop_geometry(data), data=_data_name(data),
+             validation={"split_csv": "split.csv", "split": "val", "n": len(val), "seed": data.seed})
     model.save(run_dir / "model.keras")
 
     scores, table = evaluate_model(model, test, baseline_age=float(np.median(train["age"])),

@@ -14,12 +14,11 @@ The VGG16 study's interpretability chapter, for any agekit model:
   `overlay` draws a heatmap over a photo.
 - `explain_image` writes all three figures for one face crop (`agekit explain`).
 
-Images are given as the user has them: an image path, or uint8 RGB (or greyscale)
-arrays, which are resized and preprocessed by `agekit.predict.prepare_inputs`, as
-`predict_age` does (`preprocess=None`: `preprocessing_of(model)`, the backbone's
-ImageNet preprocessing for `build_model` models, none for the from-scratch CNNs; or
-pass a mode of `agekit.data.PREPROCESSING`). Float arrays are taken as model input
-already (they must match the model's input shape).
+Images are given as the user has them: an image path, or uint8 RGB (or greyscale,
+RGBA, 16-bit) arrays, which are brought to the model's input by
+`agekit.predict.prepare_inputs` (`agekit.images.model_batch` with the model's card), as
+`predict_age` does: agekit models take RGB in [0, 255] and scale it themselves. Float
+arrays are taken as model input already (they must match the model's input shape).
 """
 
 import contextlib
@@ -47,7 +46,7 @@ _SOFTMAX_KINDS = ("dex", "bins", "class")
 # ---------------------------------------------------------------- model inputs
 
 
-def _model_input(model, images, preprocess=None):
+def _model_input(model, images):
     """Images (paths, uint8 arrays, or float model input) -> float32 `(n, h, w, c)`."""
     from agekit.images import as_rgb
     from agekit.predict import prepare_inputs
@@ -63,14 +62,7 @@ def _model_input(model, images, preprocess=None):
         return np.asarray(x, np.float32)
     if isinstance(images, np.ndarray):  # greyscale, RGBA, one image or a batch -> RGB
         images = [as_rgb(image) for image in (images if images.ndim == 4 else [images])]
-    return np.asarray(prepare_inputs(model, images, preprocess=preprocess), np.float32)
-
-
-def _mode(model, preprocess):
-    """The preprocessing mode of the model's input (`agekit.predict.preprocessing_of`)."""
-    from agekit.predict import preprocessing_of
-
-    return preprocessing_of(model) if preprocess is None else preprocess
+    return np.asarray(prepare_inputs(model, images), np.float32)
 
 
 def _display_image(model, image):
@@ -81,7 +73,13 @@ def _display_image(model, image):
         x = np.asarray(image, np.float64).reshape(image.shape[-3:])
         span = np.ptp(x)
         return as_rgb(((x - x.min()) / span if span else np.zeros_like(x)).astype(np.float32))
-    pixels = _model_input(model, image, preprocess="none")[0]
+    import dataclasses
+
+    from agekit.images import model_batch
+    from agekit.models.card import card_of
+
+    card = card_of(model)  # the pixels before any preprocessing outside the model
+    pixels = model_batch(image, dataclasses.replace(card, preprocess="none"))[0]
     return as_rgb(np.clip(np.rint(pixels), 0, 255).astype(np.uint8))
 
 
@@ -101,8 +99,8 @@ def _submodel(model, outputs):
     return keras.Model(model.input if len(model.inputs) == 1 else model.inputs, outputs)
 
 
-def _single(model, image, preprocess):
-    x = _model_input(model, image, preprocess)
+def _single(model, image):
+    x = _model_input(model, image)
     if len(x) != 1:
         fail("one image", "len(images)", len(x))
     return x
@@ -227,7 +225,6 @@ def activations(
     images,
     layers: str | list[str] | None = None,
     *,
-    preprocess=None,
     batch_size: int = 32,
 ) -> dict[str, np.ndarray]:
     """Feature maps of `layers` for `images`, in keract's format.
@@ -238,8 +235,6 @@ def activations(
         images: An image path (or a list of them), a uint8 RGB / greyscale image or batch
             (resized and preprocessed as `predict_age` does), or float model input.
         layers: Layer names; default `default_layers(model)` (each conv stage's output).
-        preprocess: A mode of `agekit.data.PREPROCESSING`; None uses
-            `agekit.predict.preprocessing_of(model)`.
         batch_size: Images per forward pass.
 
     Returns:
@@ -251,7 +246,7 @@ def activations(
         {'block1_pool': (1, 112, 112, 64), ...}
     """
     names = _layer_names(model, layers)
-    x = _model_input(model, images, preprocess)
+    x = _model_input(model, images)
     extractor = _submodel(model, [model.get_layer(n).output for n in names])
     if len(x) <= batch_size:
         outputs = _forward(extractor, x)
@@ -352,18 +347,28 @@ def plot_activations(
 
 
 def _output(model, output):
-    """(name of the output layer, its `Head` or None, the model computing only it)."""
-    from agekit.models.heads import heads_of
+    """(name of the output layer, its `Head` or None, the model computing only it).
 
-    heads = heads_of(model)
+    The heads come from the model's card, so a plain Keras model described with
+    `agekit.models.describe` (say a 101-way softmax DEX model) gets the expected-age
+    targets too; its one output is the card's one head, whatever its layer is called.
+    """
+    from agekit.models.card import card_of
+
+    try:
+        heads = card_of(model).head_layers()
+    except TypeError:  # an undescribed plain model: class probabilities only
+        heads = {}
+    names = [t._keras_history.operation.name for t in model.outputs]
+    if len(names) == 1 and len(heads) == 1 and names[0] not in heads:
+        heads = {names[0]: next(iter(heads.values()))}
     if output is None:
         if "age" in heads:
             output = "age"
         elif len(model.outputs) == 1:
-            output = model.outputs[0]._keras_history.operation.name
+            output = names[0]
         else:
             fail("`output` naming one of the model's outputs", "output", output)
-    names = [t._keras_history.operation.name for t in model.outputs]
     if output not in names:
         raise ValueError(
             f"Unknown output. Expected one of {names}. Received: output={output!r}"
@@ -449,15 +454,25 @@ def _cover(starts, patch, size):
     return (pixels >= starts[:, None]) & (pixels < starts[:, None] + patch)
 
 
-def _fill_value(fill, mode, channels):
-    """The occluder's value in the model's input space (preprocessing `mode`), per channel."""
-    from agekit.data.preprocess import check_preprocess, preprocess_images
+def _fill_value(fill, model, channels):
+    """The occluder's value in the model's input space, per channel.
+
+    agekit models take pixels (their first layer scales them), so the value is the
+    pixel value itself; a described plain model gets its preprocessing applied.
+    """
+    from agekit.data.preprocess import preprocess_images
+    from agekit.models.card import card_of
 
     value = np.asarray(GREY if fill is None else fill, np.float32).reshape(-1)
     if value.size not in (1, channels) or not np.all(np.isfinite(value)):
         fail(f"a fill value per channel (1 or {channels} numbers)", "fill", fill)
     pixel = np.broadcast_to(value, (channels,)).reshape(1, 1, channels).copy()
-    pixel = preprocess_images(pixel, check_preprocess(mode))
+    try:
+        card = card_of(model)
+    except TypeError:  # an undescribed plain model: takes the pixels as they are
+        return pixel.reshape(channels)
+    if not card.in_model:
+        pixel = preprocess_images(pixel, card.preprocess)
     return np.asarray(pixel, np.float32).reshape(channels)
 
 
@@ -478,7 +493,6 @@ def occlusion_map(
     batch_size: int = 64,
     fill=None,
     output: str | None = None,
-    preprocess=None,
     verbose: bool | int | str = "auto",
 ) -> OcclusionMap:
     """Occlusion sensitivity (Zeiler & Fergus): the score drop under a sliding grey patch.
@@ -486,12 +500,12 @@ def occlusion_map(
     Every occluded copy is built at once with numpy masks and the copies go through
     the model `batch_size` at a time (forward passes only: any Keras backend).
 
-    The occluder is grey in the model's input space: `fill` (default mid-grey 127.5,
-    or e.g. a dataset's mean RGB) is a pixel value in [0, 255] that is preprocessed
-    exactly as the image is (`preprocess`, by default `preprocessing_of(model)`), so
-    the occluder holds the value grey has in the model's input space: for a VGG16
-    model (caffe: BGR minus the ImageNet mean) about (23.6, 10.7, 3.8), not 0, which is
-    what occluding with the mean colour would give (`fill=(123.68, 116.78, 103.94)`).
+    The occluder is grey as the model sees it: `fill` (default mid-grey 127.5, or e.g.
+    a dataset's mean RGB) is a pixel value in [0, 255] painted into the model's input,
+    which agekit models scale like the rest of the image (for a VGG16 model, caffe: BGR
+    minus the ImageNet mean, grey becomes about (23.6, 10.7, 3.8), not 0, which is what
+    occluding with the mean colour would give: `fill=(123.68, 116.78, 103.94)`). A
+    described plain model gets the fill preprocessed as its card says.
 
     Args:
         model: An agekit model (or any Keras model with a softmax output for the class
@@ -507,8 +521,6 @@ def occlusion_map(
         batch_size: Occluded copies per forward pass.
         fill: Occluder pixel value(s) in [0, 255] before preprocessing.
         output: Which output to explain (default the `age` head or the only output).
-        preprocess: Mode of `agekit.data.PREPROCESSING` the model expects its input in
-            (None: `agekit.predict.preprocessing_of(model)`).
         verbose: Show a progress bar (`keras.utils.Progbar`); `"auto"` does for jobs of
             more than 8 batches. The job size is logged at INFO level either way.
 
@@ -523,9 +535,9 @@ def occlusion_map(
     _check_positive(patch=patch, stride=stride, batch_size=batch_size)
     if target not in TARGETS:
         raise ValueError(f"Unknown target. Expected one of {TARGETS}. Received: target={target!r}")
-    x = _single(model, image, preprocess)
+    x = _single(model, image)
     _, height, width, channels = x.shape
-    value = _fill_value(fill, _mode(model, preprocess), channels)
+    value = _fill_value(fill, model, channels)
     _, head, scorer = _output(model, output)
     baseline_out = _forward(scorer, x)
     class_index = _class_index(head, target, baseline_out, true_age)
@@ -620,7 +632,6 @@ def grad_cam(
     output: str | None = None,
     target: str = "class",
     true_age: float | None = None,
-    preprocess=None,
 ) -> np.ndarray:
     """Grad-CAM (Selvaraju et al. 2017): feature maps weighted by the target's gradient.
 
@@ -639,7 +650,6 @@ def grad_cam(
         target: `"class"`, `"true_class"` or `"expected_age"` (see `occlusion_map`;
             for CORAL the expected rank is the sum of the task probabilities).
         true_age: For `"true_class"`.
-        preprocess: See `occlusion_map`.
 
     Returns:
         float array `(layer height, layer width)` in [0, 1] (all zeros when nothing
@@ -649,7 +659,7 @@ def grad_cam(
         >>> heat = grad_cam(model, "face.jpg")
         >>> picture = overlay(read_image("face.jpg"), heat)
     """
-    x = _single(model, image, preprocess)
+    x = _single(model, image)
     name, head, scorer = _output(model, output)
     tensor = model.get_layer(name).output
     if layer is None:
@@ -733,7 +743,6 @@ def explain_image(
     out_dir: str | Path,
     *,
     true_age: float | None = None,
-    preprocess=None,
     layers: list[str] | None = None,
     max_filters: int | None = 16,
     patch: int = 16,
@@ -748,7 +757,6 @@ def explain_image(
         image: A face crop: path, uint8 RGB / greyscale array, or float model input.
         out_dir: Folder for the PNGs (created).
         true_age: The true age, shown in the titles ("predicted / true").
-        preprocess: See `occlusion_map`.
         layers: Layers for the activation maps (default `default_layers(model)`).
         max_filters: Filters drawn per activation figure.
         patch: Occlusion patch side.
@@ -776,7 +784,7 @@ def explain_image(
         model = load_model(model, compile=False)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    x = _single(model, image, preprocess)
+    x = _single(model, image)
     picture = _display_image(model, image)
     _, head, scorer = _output(model, None)
     outputs = _forward(scorer, x)
@@ -794,8 +802,7 @@ def explain_image(
         figure.savefig(paths[f"activations_{name}"], bbox_inches="tight", dpi=72)
         plt.close(figure)
     occlusion = occlusion_map(model, x, patch=patch, stride=stride, target=target,
-                              true_age=true_age, batch_size=batch_size, fill=None,
-                              preprocess=preprocess)
+                              true_age=true_age, batch_size=batch_size, fill=None)
     what = "drop in P(class)" if occlusion.class_index is not None else "age shift (years)"
     paths["occlusion"] = _heatmap_figure(
         picture, occlusion.upsampled, f"Occlusion ({target}, {what})\n{title}",

@@ -1,12 +1,18 @@
 """Loading trained models and predicting ages from images.
 
-A model saved by agekit (`fit`'s `final.keras`, a recipe's `model.keras`) carries what
-prediction needs: its input size (`model.input_shape`), its head kinds (`Head` layers)
-and its preprocessing: `build_model` names a model after its backbone (`vgg16_dex`), whose
-ImageNet preprocessing its input expects (`preprocessing_of`), and the from-scratch
-networks take RGB in [0, 255] (rescaling, if any, is their first layer).
+A model saved by agekit (`fit`'s `final.keras`, a run's `model.keras`) carries its model
+card (`agekit.models.card_of`): its input size, colour and scaling (applied by its own
+first layer), its heads, the age range and face-crop geometry it was trained on. So
+prediction needs no arguments beyond the images: every image goes through
+`agekit.images.model_batch` (any file, bytes or array -> RGB -> the model's size, the
+same rule as the training pipeline) and every output through its head.
+
+A plain Keras model not built by agekit is usable once described:
+`agekit.models.describe(model, head="dex", preprocess="vgg16")`, or
+`load_model(path, head="dex", preprocess="vgg16")`.
 """
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -47,109 +53,109 @@ def find_model(name_or_path):
     )
 
 
-def load_model(name_or_path, *, compile=True):
-    """Load an agekit `.keras` model with its custom layers, losses and metrics.
+def load_model(name_or_path, *, compile=True, **facts):
+    """Load a `.keras` model with agekit's custom layers, losses and metrics.
+
+    The model's card comes with it (`agekit.models.card_of`). A file saved before
+    agekit models carried a card loads too, with a warning naming the facts it lacks
+    (it is then fed RGB in [0, 255] without preprocessing); pass those facts here
+    (`preprocess="vgg16"`, `color=...`, `head="dex"` for a plain Keras model, ...) to
+    describe it instead (`agekit.models.describe`).
 
     Args:
         name_or_path: A `.keras` file, or a model name in the weights folders
             (see `find_model`).
         compile: Restore the training configuration too.
+        **facts: For a model without a card: what `agekit.models.describe` takes.
 
     Example:
-        >>> model = load_model("runs/utkface/model.keras")
+        >>> model = load_model("runs/utkface/model.keras")  # doctest: +SKIP
+        >>> agekit.models.card_of(model).input_size        # doctest: +SKIP
+        (64, 64)
     """
     import keras
 
     import agekit.losses
     import agekit.metrics
-    import agekit.models  # noqa: F401
+    import agekit.models
+    from agekit.models.card import card_of, describe, warn_if_missing
 
     path = find_model(name_or_path)
     try:
-        return keras.saving.load_model(path, compile=compile)
+        model = keras.saving.load_model(path, compile=compile)
     except (ValueError, OSError) as error:  # a file that is not a Keras model
         raise ValueError(f"Expected a Keras model file. Received: path={str(path)!r} ({error})") from error
+    if any(isinstance(layer, agekit.models.Preprocess) for layer in model.layers):
+        if facts:
+            fail("no facts for a model that carries its own card (agekit.models.set_card changes "
+                 "what training recorded)", "facts", sorted(facts))
+        return model
+    if not agekit.models.heads_of(model):
+        if not facts:
+            fail("an agekit model, or the facts of a plain Keras model (for example head='dex', "
+                 "preprocess='vgg16')", "model", str(path), error=TypeError)
+        return describe(model, **facts)
+    card = card_of(model)  # an agekit model saved before the card: heads, no preprocessing
+    if facts:
+        known = {"preprocess", "color", "resize", "input_size", *agekit.models.card.FACTS}
+        unknown = sorted(set(facts) - known)
+        if unknown:
+            fail(f"facts among {sorted(known)}", "facts", unknown)
+        model._agekit_card = dataclasses.replace(card, **facts, missing=())
+        return model
+    warn_if_missing(card, f"The model file {str(path)!r}")
+    model._agekit_card = card
+    return model
 
 
-def preprocessing_of(model) -> str:
-    """The `agekit.data` preprocessing mode that a model's input expects.
-
-    Models from `build_model` are named `<backbone>_<head>` and expect their backbone's
-    ImageNet preprocessing; every other model (the from-scratch networks, the recipes)
-    takes RGB values in [0, 255] (mode `"none"`).
-
-    Example:
-        >>> from agekit.models import build_model
-        >>> preprocessing_of(build_model("mobilenet_v2", weights=None, input_shape=(32, 32, 3),
-        ...                              top="gap", compile=False))
-        'tf'
-    """
-    from agekit.models.build import BACKBONES, preprocessing_for
-
-    for backbone in sorted(BACKBONES, key=len, reverse=True):
-        if model.name.startswith(f"{backbone}_"):
-            return preprocessing_for(backbone)
-    return "none"
-
-
-def prepare_inputs(model, inputs, *, preprocess=None) -> np.ndarray:
-    """Images as the model's input: read, resized to its input size, preprocessed.
+def prepare_inputs(model, inputs) -> np.ndarray:
+    """Images as the model's input batch (`agekit.images.model_batch` with its card).
 
     Args:
-        model: A Keras model (its `input_shape` gives the size and channels).
-        inputs: A DataFrame with a `path` column, image paths, or RGB arrays (one image
-            `(h, w, 3)`, a batch `(n, h, w, 3)` or a list); greyscale is repeated to RGB.
-        preprocess: A mode of `agekit.data.PREPROCESSING`; `None` uses
-            `preprocessing_of(model)`.
+        model: A Keras model with a card (`agekit.models.card_of`).
+        inputs: A DataFrame with a `path` column, image paths, bytes, or arrays (one
+            image `(h, w[, c])`, a batch `(n, h, w, c)` or a list; any colour type and
+            bit depth).
 
     Returns:
-        float32 array `(n, height, width, channels)`.
+        float32 array `(n, height, width, channels)`: RGB in [0, 255] for agekit models.
 
     Example:
-        >>> x = prepare_inputs(model, ["face.jpg"])  # doctest: +SKIP
+        >>> prepare_inputs(model, ["face.jpg"]).shape  # doctest: +SKIP
+        (1, 64, 64, 3)
     """
-    from agekit.data.preprocess import preprocess_images
-
-    _, height, width, channels = model.input_shape
-    x = _images(inputs, (height, width), channels)
-    return preprocess_images(x, preprocessing_of(model) if preprocess is None else preprocess)
-
-
-def _images(inputs, size, channels):
-    import cv2
-
-    from agekit.images import read_image
+    from agekit.images import model_batch
+    from agekit.models.card import card_of
 
     if isinstance(inputs, pd.DataFrame):
         if "path" not in inputs.columns:
             fail("a DataFrame with a `path` column", "columns", list(inputs.columns))
         inputs = inputs["path"].tolist()
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
-    if isinstance(inputs, np.ndarray) and inputs.ndim in (3, 4):
-        images = list(inputs[None] if inputs.ndim == 3 else inputs)
-    else:
-        images = [p if isinstance(p, np.ndarray) else read_image(p) for p in inputs]
-    out = np.empty((len(images), size[0], size[1], channels), dtype=np.float32)
-    for i, image in enumerate(images):
-        image = np.asarray(image)
-        if image.ndim == 2:
-            image = np.repeat(image[..., None], 3, axis=-1)
-        if image.dtype != np.uint8:
-            image = np.clip(image, 0, 255).astype(np.uint8)
-        image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA)
-        if channels == 1:
-            image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None]
-        out[i] = image
-    return out
+    return model_batch(inputs, card_of(model))
+
+
+def outputs_by_name(card, outputs) -> dict:
+    """A model's raw outputs keyed by the card's output names.
+
+    Keras returns an array for one output, a dict for agekit's multi-output models, and
+    a list for a plain multi-output model (taken in the card's `heads` order).
+    """
+    names = list(card.heads)
+    if isinstance(outputs, dict):
+        return outputs
+    if isinstance(outputs, (list, tuple)):
+        if len(outputs) != len(names):
+            fail(f"{len(names)} outputs as the card's heads {names}", "outputs", len(outputs))
+        return dict(zip(names, outputs))
+    return {names[0] if len(names) == 1 else "age": outputs}
 
 
 def predictions_table(heads, outputs) -> pd.DataFrame:
     """A model's raw outputs as a table: `age`, and `gender` / `ethnicity` when present.
 
     Args:
-        heads: `agekit.models.heads_of(model)`.
-        outputs: What `model.predict` returned (an array, or a dict keyed by output).
+        heads: Output name -> `Head` (`card_of(model).head_layers()`).
+        outputs: What `model.predict` returned, keyed by output (`outputs_by_name`).
 
     Returns:
         DataFrame with `age` in years, plus `gender` (`"male"` / `"female"`) and
@@ -159,6 +165,8 @@ def predictions_table(heads, outputs) -> pd.DataFrame:
 
     if not isinstance(outputs, dict):
         outputs = {"age": outputs}
+    if "age" not in heads:
+        fail("a model with an `age` output (an agekit head)", "outputs", sorted(heads))
     table = pd.DataFrame({"age": heads["age"].to_age(outputs["age"])})
     if "gender" in outputs:
         probs = np.asarray(outputs["gender"])
@@ -171,32 +179,36 @@ def predictions_table(heads, outputs) -> pd.DataFrame:
     return table
 
 
-def predict_age(model, inputs, *, batch_size=64, preprocess=None):
+def predict_age(model, inputs, *, batch_size=64):
     """Predict ages (and gender / ethnicity where the model has them).
 
+    The images are brought to the model's input by `prepare_inputs` (its card says
+    how); the outputs become years by the model's heads.
+
     Args:
-        model: A loaded agekit model (or a name / path for `load_model`).
+        model: A loaded agekit model (or a name / path for `load_model`), or a plain
+            Keras model described with `agekit.models.describe`.
         inputs: A DataFrame with a `path` column, a list of image paths, or face crops
-            as an array `(n, height, width, 3)` / a list of RGB arrays.
+            as an array `(n, height, width, 3)` / a list of arrays of any size.
         batch_size: Images per forward pass.
-        preprocess: The input preprocessing; `None` uses `preprocessing_of(model)`.
 
     Returns:
         DataFrame with `age` in years, plus `gender` (`"male"` / `"female"`) and
         `p_female`, `ethnicity` and its probability, when the model has those outputs.
 
     Example:
-        >>> predict_age("utkface", ["face.jpg"])["age"]
+        >>> predict_age("utkface", ["face.jpg"])["age"]  # doctest: +SKIP
     """
-    from agekit.models import heads_of
+    from agekit.models.card import card_of
 
     if not hasattr(model, "predict"):
         model = load_model(model)
-    heads = heads_of(model)
+    card = card_of(model)
+    heads = card.head_layers()
     if "age" not in heads:
         fail("a model with an agekit `age` head", "model", getattr(model, "name", model))
-    x = prepare_inputs(model, inputs, preprocess=preprocess)
-    outputs = model.predict(x, batch_size=batch_size, verbose=0)
+    x = prepare_inputs(model, inputs)
+    outputs = outputs_by_name(card, model.predict(x, batch_size=batch_size, verbose=0))
     table = predictions_table(heads, outputs)
     if isinstance(inputs, pd.DataFrame):
         table.index = inputs.index
@@ -211,15 +223,16 @@ def predict_faces(
     detector: str = "cnn",
     upsample: int = 0,
     max_side: int | None = None,
-    align: bool = True,
-    margin: str | float = "loose",
+    align: bool | None = None,
+    margin: str | float | None = None,
     batch_size: int = 64,
-    preprocess=None,
 ) -> pd.DataFrame:
     """Find every face in a photo and predict its age (and gender / ethnicity).
 
-    Each face is detected (`agekit.faces.detect_faces`), aligned so its eyes are level
-    (5-point landmarks, `align_face`) or cropped (`crop_face`), and predicted.
+    Each face is detected (`agekit.faces.detect_faces`), cut out with the crop geometry
+    the model was trained on (its card's `crop`: aligned so its eyes are level with
+    5-point landmarks, `align_face`, or a plain `crop_face`, with its margin), and
+    predicted.
 
     Args:
         model: A loaded agekit model, or a name / path for `load_model`.
@@ -229,11 +242,10 @@ def predict_faces(
         upsample: Detector upsampling steps (0 finds faces from about 80 px, 1 from
             about 40 px at 4x the time).
         max_side: Detect on a copy shrunk to this longer side (faster on big photos).
-        align: Level the eyes before cropping.
+        align: Level the eyes before cropping; None: as the card's crop says (or True).
         margin: Crop margin around the face box (`"tight"`, `"loose"`, `"very_loose"`
-            or a fraction); use the one the model was trained with.
+            or a fraction); None: as the card's crop says (or `"loose"`).
         batch_size: Faces per forward pass.
-        preprocess: Input preprocessing; `None` uses `preprocessing_of(model)`.
 
     Returns:
         One row per face, most confident first: `face` (0, 1, ...), the box `left`,
@@ -243,10 +255,12 @@ def predict_faces(
     Example:
         >>> predict_faces("utkface", "two_people.jpg")[["left", "top", "age"]]  # doctest: +SKIP
     """
-    from agekit.faces import detect_faces, face_crops
-    from agekit.images import as_rgb, read_image
+    from agekit.faces import detect_faces
+    from agekit.images import load_image
 
-    image = as_rgb(read_image(image) if isinstance(image, (str, os.PathLike)) else image)
+    if not hasattr(model, "predict"):
+        model = load_model(model)
+    image = load_image(image)
     if boxes is None:
         boxes = detect_faces(image, model=detector, upsample=upsample, max_side=max_side)
     columns = ["face", "left", "top", "right", "bottom", "score"]
@@ -254,9 +268,31 @@ def predict_faces(
                          columns=columns)
     if not boxes:
         return faces
-    crops = face_crops(image, boxes, align=align, margin=margin)
-    table = predict_age(model, crops, batch_size=batch_size, preprocess=preprocess)
+    crops = face_crops_for(model, image, boxes, align=align, margin=margin)
+    table = predict_age(model, crops, batch_size=batch_size)
     return pd.concat([faces, table], axis=1)
+
+
+def face_crops_for(model, image, boxes, *, align=None, margin=None) -> list:
+    """Cut faces out of a photo with the crop geometry in the model's card.
+
+    Args:
+        model: A model with a card (`agekit.models.card_of`).
+        image: The RGB photo.
+        boxes: `FaceBox`es in it.
+        align: Override the card: level the eyes or not.
+        margin: Override the card's margin.
+
+    Returns:
+        A list of RGB uint8 crops (at their own size; `prepare_inputs` fits them).
+    """
+    from agekit.faces import face_crops
+    from agekit.models.card import card_of
+
+    crop = card_of(model).crop or {}
+    align = crop.get("align", True) if align is None else align
+    margin = crop.get("margin", "loose") if margin is None else margin
+    return face_crops(image, boxes, align=align, margin=margin)
 
 
 def annotate(image, faces: pd.DataFrame) -> np.ndarray:
@@ -274,9 +310,9 @@ def annotate(image, faces: pd.DataFrame) -> np.ndarray:
     """
     import cv2
 
-    from agekit.images import as_rgb, read_image
+    from agekit.images import load_image
 
-    image = as_rgb(read_image(image) if isinstance(image, (str, os.PathLike)) else image).copy()
+    image = load_image(image).copy()
     thickness = max(1, round(max(image.shape[:2]) / 400))
     for row in faces.itertuples():
         label = f"{row.age:.0f}"

@@ -7,9 +7,12 @@ it makes itself (never seen in training or model selection):
     python -m agekit.recipes utkface ../shared/data/utkface --run-dir runs/utkface
 
 It writes `run_dir/` as `agekit.training.fit` does, plus `split.csv` (which image went
-where), `metrics.json` (the held-out scores) and `model.keras`: a self-contained model
-that takes RGB images in [0, 255] at its input size (the rescaling is its first layer),
-so `keras.saving.load_model` or `agekit.load_model` can use it directly.
+where), `metrics.json` (the held-out scores) and `model.keras`: a model that carries its
+card (`agekit.models.card_of`: RGB input in [0, 255] at 64x64, scaled by its first
+layer; UTKFace's own chip geometry; the age range; the validation split), so
+`agekit.load_model` and `agekit predict` use it without any other setting. Loading it
+with plain `keras.saving.load_model` needs agekit's layers registered first
+(`import agekit.models`); to serve it without agekit, export it (`agekit export`).
 """
 
 import argparse
@@ -74,6 +77,7 @@ def utkface_from_scratch(data_root, run_dir, recipe=UTKFaceRecipe(), *, limit=No
     from agekit.data import Augment, make_dataset
     from agekit.datasets import load_utkface, split
     from agekit.evaluation import evaluate_model
+    from agekit.models import set_card
     from agekit.training import fit
 
     started = time.time()
@@ -92,7 +96,7 @@ def utkface_from_scratch(data_root, run_dir, recipe=UTKFaceRecipe(), *, limit=No
     pd.concat(parts)[["path", "age", "gender", "ethnicity", "split"]].to_csv(
         run_dir / "split.csv", index=False)
 
-    common = {"image_size": recipe.image_size, "preprocess": "none", "clip_ages": True,
+    common = {"image_size": recipe.image_size, "clip_ages": True,
               "batch_size": recipe.batch_size, "sigma": recipe.sigma}
     target = {"age": "dex", "gender": "gender"}
     train_ds = make_dataset(train, target=target, augment=Augment(rotation=10, shift=0.1,
@@ -103,10 +107,13 @@ def utkface_from_scratch(data_root, run_dir, recipe=UTKFaceRecipe(), *, limit=No
                          callbacks=[keras.callbacks.ReduceLROnPlateau(
                              monitor="val_age_expected_age_mae", mode="min", factor=0.3, patience=2)],
                          verbose=2)
+    set_card(model, age_range=(float(train["age"].min()), float(train["age"].max())),
+             crop={"kind": "dataset", "dataset": "utkface"}, data="utkface",
+             validation={"split_csv": "split.csv", "split": "val", "n": len(val), "seed": recipe.seed})
     model.save(run_dir / "model.keras")
 
     scores, _ = evaluate_model(model, test, baseline_age=float(np.median(train["age"])),
-                               batch_size=recipe.batch_size, preprocess="none")
+                               batch_size=recipe.batch_size)
     metrics = {
         **scores,
         "median_baseline_mae": scores["baseline_mae"],

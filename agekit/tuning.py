@@ -70,7 +70,7 @@ import pandas as pd
 
 from agekit.data.augment import Augment
 from agekit.metrics import CoralMAE, ExpectedAgeMAE
-from agekit.models.build import BACKBONES, build_model, preprocessing_for
+from agekit.models.build import BACKBONES, build_model
 from agekit.models.freeze import counted_layers, set_trainable
 from agekit.models.heads import head_loss_and_metrics, heads_of, parse_head
 from agekit.models.scratch import basic_cnn
@@ -161,15 +161,17 @@ class AgeHyperModel(keras_tuner.HyperModel):
             the choices `[False, True]`; only for DataFrame data: with array data, use
             `augment=False`).
         augmentation: The `Augment` used when `augment` is True (default `Augment()`).
-        input_shape: `(height, width, channels)` of the models (1 channel: greyscale).
+        input_shape: `(height, width, channels)` of the models (1 channel: greyscale;
+            every model still takes RGB images and converts inside).
         weights: `build_model` weights of transfer backbones (`"imagenet"`, None, path).
         backbone_kwargs: Extra arguments per backbone, such as
             `{"vgg16": {"fc_units": 256}, "basic_cnn": {"layers": 2, "base_filters": 8}}`
             (passed to `build_model` or `basic_cnn`).
         dataset_kwargs: Extra arguments of `agekit.data.make_dataset` for DataFrame
-            data (`cache`, `resize`, `sigma`, `preprocess`, ...). By default the
-            preprocessing follows the backbone (`preprocessing_for`; `"0-1"` for
-            `basic_cnn`). Arrays are fed to the model as they are.
+            data (`cache`, `resize`, `sigma`, ...). The images reach every trial's
+            model as RGB in [0, 255]: each model scales its input itself (its card,
+            `agekit.models.card_of`), so a tuned model predicts and evaluates as it
+            trained. Arrays (RGB in [0, 255]) are fed to the model as they are.
         seed: Seed of the shuffling and augmentation of each trial's data.
 
     Example:
@@ -326,13 +328,8 @@ class AgeHyperModel(keras_tuner.HyperModel):
         head, batch_size = values["head"], int(values["batch_size"])
         augment = bool(values.get("augment", False)) and training
         if isinstance(data, pd.DataFrame):
-            backbone = values["backbone"]
-            options = {
-                "image_size": self.input_shape[:2],
-                "color": "grayscale" if self.input_shape[-1] == 1 else "rgb",
-                "preprocess": "0-1" if backbone in SCRATCH else preprocessing_for(backbone),
-                **self.dataset_kwargs,
-            }
+            # Every trial's model scales (and greys) its input itself: RGB in [0, 255].
+            options = {"image_size": self.input_shape[:2], **self.dataset_kwargs}
             return make_dataset(data, target=head, augment=self.augmentation if augment else None,
                                 batch_size=batch_size, shuffle=training, seed=self.seed,
                                 **options)

@@ -30,10 +30,9 @@ import keras
 import numpy as np
 from _timing import best_of
 
-from agekit.data import preprocess_images
 from agekit.explain import occlusion_map
 from agekit.models import basic_cnn, build_model
-from agekit.predict import prepare_inputs, preprocessing_of
+from agekit.predict import prepare_inputs
 
 GREY = 127.5
 
@@ -52,9 +51,9 @@ def face(size, seed=0):
 
 def naive_map(model, image, patch, stride):
     """One copy and one `model.predict` call per patch position, the grey square painted
-    in the model's input space (after its preprocessing), as `occlusion_map` does."""
+    into the model's input pixels (its first layer scales them), as `occlusion_map` does."""
     x = prepare_inputs(model, image[None])
-    grey = preprocess_images(np.full((1, 1, 3), GREY, np.float32), preprocessing_of(model))[0, 0]
+    grey = np.full(3, GREY, np.float32)
     class_index = int(model.predict(x, verbose=0)[0].argmax())
     size = image.shape[0]
     starts = np.arange(0, max(size - patch, 0) + stride, stride)
@@ -80,7 +79,7 @@ def main():
     shape = (args.size, args.size, 3)
     models = {
         "basic_cnn": basic_cnn(input_shape=shape, layers=4, base_filters=16, hidden=64,
-                               head="dex", rescale=1 / 255),
+                               head="dex"),
         "vgg16": build_model("vgg16", "dex", weights=None, input_shape=shape, fc_units=64,
                              compile=False),
     }

@@ -19,7 +19,15 @@ import pytest
 from agekit import explain
 from agekit.data.preprocess import preprocess_images
 from agekit.labels import bin_ages
-from agekit.models import BACKBONES, Head, basic_cnn, build_model, levi_hassner_cnn
+from agekit.models import (
+    BACKBONES,
+    Head,
+    basic_cnn,
+    build_model,
+    describe,
+    image_input,
+    levi_hassner_cnn,
+)
 
 SIZE = 32
 HALF = SIZE // 2
@@ -169,21 +177,24 @@ def test_batched_occlusion_equals_per_patch_loop(batch_size):
 
 @pytest.mark.backend_agnostic
 def test_occluder_is_grey_in_the_models_input_space():
+    """Grey (127.5) is painted into the pixels; the model's own first layer scales it like
+    the rest of the image. A described plain model gets the fill preprocessed outside."""
     grey = np.full((1, 1, 3), 127.5, "float32")
-    for mode in ("vgg16", "tf", "none"):
-        np.testing.assert_allclose(explain._fill_value(None, mode, 3),
-                                   preprocess_images(grey, mode).reshape(3))
-    np.testing.assert_allclose(explain._fill_value(None, "none", 1), [127.5])
-    # a VGG16 model (named like build_model's, so preprocessing_of gives "vgg16"): the
-    # occluded pixels hold preprocessed grey, not zero
-    inputs = keras.Input((8, 8, 3))
-    model = keras.Model(inputs, keras.layers.Lambda(lambda t: t[:, 0, 0, :])(inputs),
-                        name="vgg16_probe")
+    expected = preprocess_images(grey, "vgg16").reshape(3)
     raw = np.zeros((8, 8, 3), "uint8")
+    # an agekit-style model: Preprocess("vgg16") first, then a probe of pixel (0, 0)
+    inputs, x = image_input((8, 8, 3), preprocess="vgg16")
+    model = keras.Model(inputs, keras.layers.Lambda(lambda t: t[:, 0, 0, :])(x))
+    np.testing.assert_allclose(explain._fill_value(None, model, 3), [127.5] * 3)
     result = explain.occlusion_map(model, raw, patch=8, stride=8, target="class")
-    channel = result.class_index
-    assert result.scores[0, 0] == pytest.approx(
-        preprocess_images(grey, "vgg16").reshape(3)[channel], abs=1e-4)
+    assert result.scores[0, 0] == pytest.approx(expected[result.class_index], abs=1e-4)
+    # a plain Keras model that expects caffe-preprocessed input, described as such
+    inputs = keras.Input((8, 8, 3))
+    plain = keras.Model(inputs, keras.layers.Lambda(lambda t: t[:, 0, 0, :])(inputs))
+    describe(plain, head={"probe": "class:3"}, preprocess="vgg16")
+    np.testing.assert_allclose(explain._fill_value(None, plain, 3), expected, rtol=1e-6)
+    result = explain.occlusion_map(plain, raw, patch=8, stride=8, target="class")
+    assert result.scores[0, 0] == pytest.approx(expected[result.class_index], abs=1e-4)
 
 
 def smallest(backbone):
@@ -362,7 +373,7 @@ def test_grad_cam_needs_a_layer_on_every_path():
     x = keras.layers.Add(name="add")([a, b])
     x = keras.layers.GlobalAveragePooling2D()(x)
     model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
-    image = bright_image()[:8, :8]
+    image = bright_image()[:8, :8].astype("float32")  # a plain model: float input as is
     assert explain.grad_cam(model, image).shape == (8, 8)  # default: "add"
     with pytest.raises(ValueError, match="every path to output .* Received: layer='b'"):
         explain.grad_cam(model, image, layer="b")

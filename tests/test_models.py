@@ -34,9 +34,10 @@ TINY = {"weights": None, "input_shape": (32, 32, 3), "fc_units": 16}
 def _data(n=16, size=32, channels=3, seed=0):
     rng = np.random.default_rng(seed)
     ages = rng.integers(1, 90, size=n).astype("float32")
-    # Brightness encodes the age, so every head has something to learn.
+    # Brightness encodes the age, so every head has something to learn; agekit models
+    # take RGB pixels in [0, 255] and scale them themselves.
     x = (ages[:, None, None, None] / 90.0 + rng.normal(0, 0.05, (n, size, size, channels)))
-    return x.astype("float32"), ages
+    return (np.clip(x, 0, 1) * 255).astype("float32"), ages
 
 
 def _targets(head, ages):
@@ -174,7 +175,9 @@ def test_scratch_networks_follow_the_studies():
     assert levi.get_layer("pool3").output.shape[1:] == (16, 16, 384)
     assert levi.output_shape == (None, 8)
     agecnn = basic_cnn()
-    assert agecnn.input_shape == (None, 224, 224, 1)
+    # greyscale: the model takes RGB and converts inside, its convolutions see one channel
+    assert agecnn.input_shape == (None, 224, 224, 3)
+    assert agecnn.get_layer("block1_conv").input.shape[1:] == (224, 224, 1)
     assert agecnn.get_layer("fc1").units == 132
     assert agecnn.get_layer("dropout").rate == 0.6
     assert agecnn.get_layer("block4_conv").filters == 512

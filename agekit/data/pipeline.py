@@ -47,9 +47,10 @@ def make_dataset(
     *,
     target: str | dict | None = "dex",
     image_size: int | tuple = 224,
-    preprocess: str | Callable = "vgg16",
+    preprocess: str | Callable = "none",
     color: str = "rgb",
     resize: str = "stretch",
+    card=None,
     augment: Augment | None = None,
     batch_size: int = 64,
     shuffle: bool = True,
@@ -74,10 +75,16 @@ def make_dataset(
             `gender` / `ethnicity` is <NA> get sample weight 0 (the dataset then
             yields `(images, y, sample_weight)`).
         image_size: Output size, int or `(height, width)`.
-        preprocess: A mode of `PREPROCESSING` (`"vgg16"`, `"tf"`, `"torch"`, `"0-1"`,
-            `"none"`) or a callable on float images in [0, 255].
-        color: `"rgb"`, `"grayscale"` (one channel) or `"grayscale_rgb"`.
+        preprocess: `"none"` (RGB in [0, 255], what agekit models take: they scale
+            their input themselves), another mode of `PREPROCESSING` (`"vgg16"`,
+            `"tf"`, `"torch"`, `"0-1"`) for a plain Keras model, or a callable on float
+            images in [0, 255].
+        color: `"rgb"`, `"grayscale"` (one channel) or `"grayscale_rgb"` (agekit
+            models take `"rgb"` and convert inside).
         resize: `"stretch"` or `"pad"` (aspect ratio kept, black borders).
+        card: A model (or its `agekit.models.ModelCard`) to feed: its card sets
+            `image_size`, `resize` and, for a described plain Keras model, `color` and
+            `preprocess` (do not pass those then).
         augment: None, or an `Augment` applied to each training batch before the
             preprocessing.
         batch_size: Images per batch.
@@ -103,7 +110,8 @@ def make_dataset(
     Returns:
         A `tf.data.Dataset` of `images` (float32, `(batch, height, width, channels)`),
         `(images, y)` or `(images, y, sample_weight)`; `y` and `sample_weight` are
-        dicts for a dict target.
+        dicts for a dict target. Images are RGB in [0, 255] unless `preprocess` or
+        `color` say otherwise.
 
     Example:
         >>> ds = make_dataset(df, target="dex", augment=Augment(), seed=0)
@@ -111,6 +119,8 @@ def make_dataset(
         >>> ds.skipped.count  # unreadable images skipped so far
         0
     """
+    if card is not None:
+        image_size, resize, color, preprocess = _from_card(card, image_size, resize, color, preprocess)
     if not isinstance(df, pd.DataFrame):
         fail("a pandas DataFrame", "df", type(df).__name__, error=TypeError)
     if "path" not in df.columns:
@@ -175,6 +185,24 @@ def make_dataset(
     ds = ds.with_options(options).prefetch(AUTOTUNE)
     ds.skipped = skipped
     return ds
+
+
+def _from_card(card, image_size, resize, color, preprocess):
+    """The input options a model card sets; an explicit, different value is an error."""
+    from agekit.models.card import ModelCard, card_of
+
+    card = card if isinstance(card, ModelCard) else card_of(card)
+    wanted = {"image_size": card.input_size, "resize": card.resize,
+              "color": card.color if not card.in_model else "rgb",
+              "preprocess": card.preprocess if not card.in_model else "none"}
+    given = {"image_size": image_size, "resize": resize, "color": color, "preprocess": preprocess}
+    defaults = {"image_size": 224, "resize": "stretch", "color": "rgb", "preprocess": "none"}
+    for name, value in given.items():
+        if value != defaults[name] and value != wanted[name] and not (
+            name == "image_size" and image_size_pair(value) == wanted[name]
+        ):
+            fail(f"{name}={wanted[name]!r} as the model's card says (or leave it out)", name, value)
+    return wanted["image_size"], wanted["resize"], wanted["color"], wanted["preprocess"]
 
 
 def _row_stream(rows, shuffle, seed):

@@ -13,6 +13,11 @@
 
 For one-channel (greyscale) images, the per-channel constants are replaced by their
 averages, so grey images are centred the same way as colour ones on average.
+
+agekit models apply their preprocessing themselves (their first layer,
+`agekit.models.Preprocess`, uses the same constants), so the input pipeline passes RGB
+in [0, 255] by default; these functions remain for plain Keras models that expect their
+input preprocessed outside (see `agekit.models.describe`).
 """
 
 import sys
@@ -23,6 +28,7 @@ import numpy as np
 from agekit._validation import fail
 
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+LUMA = (0.299, 0.587, 0.114)  # ITU-R 601 luma, as OpenCV's RGB2GRAY
 TORCH_MEAN = (0.485, 0.456, 0.406)
 TORCH_STD = (0.229, 0.224, 0.225)
 
@@ -96,3 +102,4 @@ def preprocess_images(images, mode: str | Callable = "vgg16"):
     if mode == "0-1":
         return images / np.float32(255.0)
     return images
+

@@ -15,6 +15,14 @@ from agekit.models.build import (
     compile_model,
     preprocessing_for,
 )
+from agekit.models.card import (
+    ModelCard,
+    Preprocess,
+    card_of,
+    describe,
+    image_input,
+    set_card,
+)
 from agekit.models.freeze import counted_layers, set_trainable, trainable_summary
 from agekit.models.heads import KINDS, Head, heads_of, parse_head
 from agekit.models.scratch import basic_cnn, levi_hassner_cnn, two_branch_cnn
@@ -24,15 +32,21 @@ __all__ = [
     "KINDS",
     "TOPS",
     "Head",
+    "ModelCard",
+    "Preprocess",
     "attach_heads",
     "basic_cnn",
     "build_model",
+    "card_of",
     "compile_model",
     "counted_layers",
+    "describe",
     "heads_of",
+    "image_input",
     "levi_hassner_cnn",
     "parse_head",
     "preprocessing_for",
+    "set_card",
     "set_trainable",
     "trainable_summary",
     "two_branch_cnn",

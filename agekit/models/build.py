@@ -1,8 +1,11 @@
 """Transfer-learning models: a `keras.applications` backbone, a top, and age heads.
 
-`build_model` returns one flat functional `keras.Model` (`Model(base.input, heads)`):
-the backbone's layers are the model's own layers, never a nested model, so layer
-lookup by name (`block5_conv1`), freezing, activation maps and Grad-CAM all work.
+`build_model` returns one flat functional `keras.Model`: its input takes RGB images in
+[0, 255]; its first layer (`Preprocess`) applies the backbone's ImageNet scaling and
+carries the model card (`card_of`); the backbone is built on that layer's output
+(`keras.applications`' `input_tensor`), so its layers are the model's own layers, never
+a nested model, and layer lookup by name (`block5_conv1`), freezing, activation maps and
+Grad-CAM all work.
 """
 
 from pathlib import Path
@@ -10,6 +13,7 @@ from pathlib import Path
 import keras
 
 from agekit._validation import fail
+from agekit.models.card import image_input, model_input_shape, set_card
 from agekit.models.heads import Head, head_loss_and_metrics, heads_of, parse_head
 
 # name -> (keras.applications constructor, agekit.data preprocessing mode, min input side)
@@ -53,14 +57,16 @@ def _check_weights(weights, input_shape):
     return str(path)
 
 
-def _base(backbone, weights, input_shape, keep_vgg_top):
+def _base(backbone, weights, tensor, keep_vgg_top):
+    """The backbone's layers applied to `tensor` (the preprocessed input), flat."""
     constructor, _, min_side = BACKBONES[backbone]
-    if min(input_shape[:2]) < min_side:
-        fail(f"input sides of at least {min_side} px for {backbone}", "input_shape", input_shape)
+    shape = tuple(tensor.shape[1:])
+    if min(shape[:2]) < min_side:
+        fail(f"input sides of at least {min_side} px for {backbone}", "input_shape", shape)
     application = getattr(keras.applications, constructor)
-    if keep_vgg_top:  # ImageNet fc1/fc2 of VGG, as the VGG16 study used them
-        return application(include_top=True, weights=weights, input_shape=input_shape)
-    return application(include_top=False, weights=weights, input_shape=input_shape)
+    # keep_vgg_top: the ImageNet fc1/fc2 of VGG, as the VGG16 study used them
+    return application(include_top=keep_vgg_top, weights=weights, input_tensor=tensor,
+                       input_shape=shape)
 
 
 def build_model(
@@ -69,6 +75,7 @@ def build_model(
     *,
     weights="imagenet",
     input_shape=(224, 224, 3),
+    color=None,
     top="vgg",
     dropout=0.5,
     fc_units=4096,
@@ -86,7 +93,11 @@ def build_model(
         weights: `"imagenet"` (Keras' download and cache), `None` (random), or the path
             of a local weights file in the layout `keras.applications` expects (for the
             VGG top at 224 px, the file *with* the top; otherwise a `notop` file).
-        input_shape: `(height, width, channels)`.
+        input_shape: `(height, width, channels)`; one channel builds a greyscale
+            model (random weights only). The model's input always takes RGB in
+            [0, 255]; it converts and scales inside (`card_of(model)` tells how).
+        color: `"rgb"`, `"grayscale_rgb"` (grey in three channels: works with ImageNet
+            weights) or `"grayscale"`; None: from `input_shape`.
         top: `"vgg"`: flatten, `fc1` and `fc2` dense ReLU layers of `fc_units`, dropout
             (the VGG16 study's best model; with a VGG backbone at 224x224x3 and
             `fc_units=4096` the ImageNet fc1/fc2 weights are kept); `"gap"`: global
@@ -117,13 +128,14 @@ def build_model(
     if not 0 <= dropout < 1:
         fail("0 <= dropout < 1", "dropout", dropout)
     kind, bins = parse_head(head)
-    input_shape = tuple(int(s) for s in input_shape)
+    input_shape = model_input_shape(input_shape, color)
     weights = _check_weights(weights, input_shape)
     keep_vgg_top = (
         top == "vgg" and backbone in ("vgg16", "vgg19")
         and input_shape == (224, 224, 3) and fc_units == 4096
     )
-    base = _base(backbone, weights, input_shape, keep_vgg_top)
+    inputs, x = image_input(input_shape, preprocess=preprocessing_for(backbone), color=color)
+    base = _base(backbone, weights, x, keep_vgg_top)
     if keep_vgg_top:
         x = base.get_layer("fc2").output
     elif top == "vgg":
@@ -134,7 +146,8 @@ def build_model(
         x = keras.layers.GlobalAveragePooling2D(name="gap")(base.output)
     if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
-    model = keras.Model(base.input, attach_heads(x, kind, bins, outputs), name=f"{backbone}_{kind}")
+    model = keras.Model(inputs, attach_heads(x, kind, bins, outputs), name=f"{backbone}_{kind}")
+    set_card(model, backbone=backbone)
     if compile:
         compile_model(model, learning_rate=learning_rate, loss_weights=loss_weights)
     return model

@@ -10,7 +10,7 @@ VGG16 study's table does, for agekit's VGG16 model (with or without its dropout)
     22 = every layer of the model
 
 Dropout, noise and random-augmentation layers have no weights and are not counted; the
-input layer is not counted. Frozen `BatchNormalization` layers run in inference mode
+input layer and the `Preprocess` layer (the model's own input scaling) are not counted. Frozen `BatchNormalization` layers run in inference mode
 (Keras 3 does this for `trainable=False`), so their statistics are kept.
 
 Remember to compile again after changing what is trainable (`compile_model`).
@@ -19,10 +19,12 @@ Remember to compile again after changing what is trainable (`compile_model`).
 import keras
 
 from agekit._validation import fail
+from agekit.models.card import Preprocess
 from agekit.models.heads import Head
 
 _NOT_COUNTED = (
     keras.layers.InputLayer,
+    Preprocess,
     keras.layers.Dropout,
     keras.layers.SpatialDropout1D,
     keras.layers.SpatialDropout2D,

@@ -116,6 +116,28 @@ class Head(keras.layers.Layer):
         fail("an age head (dex, regression, coral or bins)", "kind", self.kind)
 
 
+def age_tensor(head, outputs):
+    """`Head.to_age` in `keras.ops`: a head's outputs -> ages in years, inside a graph.
+
+    The same arithmetic as `to_age` (which prediction uses), for exported models
+    (`agekit.export`) whose graph must return years by itself.
+    """
+    outputs = ops.cast(outputs, "float32")
+    if head.kind == "dex":
+        ages = head.min_age + ops.arange(head.num_classes, dtype="float32")
+        return ops.sum(outputs * ages, axis=-1) / ops.sum(outputs, axis=-1)
+    if head.kind == "regression":
+        return ops.reshape(outputs, (-1,))
+    if head.kind == "coral":
+        return head.min_age + ops.sum(ops.cast(outputs > 0, "float32"), axis=-1)
+    if head.kind == "bins":
+        scheme = _labels.get_bins(head.bins)
+        highs = np.where(np.isinf(scheme.highs), scheme.lows, scheme.highs)
+        middles = ops.convert_to_tensor(((scheme.lows + highs) / 2).astype("float32"))
+        return ops.take(middles, ops.argmax(outputs, axis=-1))
+    return fail("an age head (dex, regression, coral or bins)", "kind", head.kind)
+
+
 def parse_head(head):
     """`"dex"`, `"regression"`, `"coral"` or `"bins:<scheme>"` -> (kind, bins)."""
     if not isinstance(head, str):

@@ -5,19 +5,24 @@
 - `basic_cnn`: the UTKFace study's "Basic CNN" family; `layers=4` with 64 base filters,
   132 hidden units, dropout 0.6 and greyscale input is its best model, AGECNN.
 
-Each returns an uncompiled flat functional model whose outputs are `Head` layers, so
-`compile_model`, `set_trainable` and `.keras` saving work as for `build_model`.
+Each returns an uncompiled flat functional model whose input takes RGB images in
+[0, 255] (its first layer, `Preprocess`, converts greyscale models' input and scales it:
+`preprocess="0-1"` by default, as the studies' `rescale=1./255`) and whose outputs are
+`Head` layers, so `compile_model`, `set_trainable`, `card_of` and `.keras` saving work as
+for `build_model`.
 """
 
 import keras
+import numpy as np
 from keras import layers
 
 from agekit._validation import fail
 from agekit.models.build import attach_heads
+from agekit.models.card import image_input, set_card
 from agekit.models.heads import Head, parse_head
 
 
-def levi_hassner_cnn(*, input_shape=(227, 227, 3), head="bins:adience", outputs=None):
+def levi_hassner_cnn(*, input_shape=(227, 227, 3), head="bins:adience", outputs=None, preprocess="0-1"):
     """Levi & Hassner's age CNN as the Adience study built it.
 
     conv 96 7x7 ReLU -> max-pool 3x3/2 -> batch norm -> conv 256 5x5 ReLU -> max-pool
@@ -29,14 +34,15 @@ def levi_hassner_cnn(*, input_shape=(227, 227, 3), head="bins:adience", outputs=
         input_shape: 227x227 RGB in the study.
         head: `"bins:adience"` (the study) or any other agekit head.
         outputs: Extra softmax outputs such as `{"gender": 2}`.
+        preprocess: Input scaling inside the model (`"0-1"`: the study's 1/255).
 
     Example:
         >>> levi_hassner_cnn().count_params()
         51980936
     """
     init = keras.initializers.RandomNormal(stddev=0.01)
-    inputs = keras.Input(input_shape, name="image")
-    x = layers.Conv2D(96, 7, activation="relu", kernel_initializer=init, name="conv1")(inputs)
+    inputs, x = image_input(input_shape, preprocess=preprocess)
+    x = layers.Conv2D(96, 7, activation="relu", kernel_initializer=init, name="conv1")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
     x = layers.BatchNormalization(name="norm1")(x)
     x = layers.Conv2D(256, 5, activation="relu", kernel_initializer=init, name="conv2")(x)
@@ -50,7 +56,13 @@ def levi_hassner_cnn(*, input_shape=(227, 227, 3), head="bins:adience", outputs=
     x = layers.Dense(256, activation="relu", kernel_initializer=init, name="fc2")(x)
     x = layers.Dropout(0.5, name="dropout2")(x)
     kind, bins = parse_head(head)
-    return keras.Model(inputs, attach_heads(x, kind, bins, outputs), name="levi_hassner_cnn")
+    return _named(keras.Model(inputs, attach_heads(x, kind, bins, outputs), name="levi_hassner_cnn"),
+                  "levi_hassner_cnn")
+
+
+def _named(model, backbone):
+    set_card(model, backbone=backbone)
+    return model
 
 
 def _conv_block(x, filters, kernel, name, *, norm=True):
@@ -71,7 +83,7 @@ def _branch(x, prefix, last_filters, dropout, l2):
 
 
 def two_branch_cnn(*, input_shape=(128, 128, 3), head="regression", dropout=0.3, l2=1e-4,
-                   age_filters=128, gender_filters=64):
+                   age_filters=128, gender_filters=64, preprocess="0-1"):
     """The UTKFace age + gender network: a shared trunk, then an age and a gender branch.
 
     Trunk: conv 64 3x3, conv 64 3x3, max-pool 2, batch norm, conv 128 3x3, max-pool 2.
@@ -87,8 +99,8 @@ def two_branch_cnn(*, input_shape=(128, 128, 3), head="regression", dropout=0.3,
         >>> sorted(two_branch_cnn().output_names)
         ['age', 'gender']
     """
-    inputs = keras.Input(input_shape, name="image")
-    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="trunk_conv1")(inputs)
+    inputs, x = image_input(input_shape, preprocess=preprocess)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="trunk_conv1")(x)
     x = layers.Conv2D(64, 3, padding="same", activation="relu", name="trunk_conv2")(x)
     x = layers.MaxPooling2D(2, name="trunk_pool1")(x)
     x = layers.BatchNormalization(name="trunk_bn")(x)
@@ -101,19 +113,21 @@ def two_branch_cnn(*, input_shape=(128, 128, 3), head="regression", dropout=0.3,
     gender = Head("class", num_classes=2, name="gender", dtype="float32")(
         _branch(x, "gender", gender_filters, dropout, l2)
     )
-    return keras.Model(inputs, {"age": age, "gender": gender}, name="two_branch_cnn")
+    return _named(keras.Model(inputs, {"age": age, "gender": gender}, name="two_branch_cnn"),
+                  "two_branch_cnn")
 
 
 def basic_cnn(*, layers=4, base_filters=64, hidden=132, dropout=0.6,
-              input_shape=(224, 224, 1), head="bins:utk7", outputs=None, rescale=None,
-              bn_momentum=0.99):
+              input_shape=(224, 224, 1), head="bins:utk7", outputs=None, preprocess="0-1",
+              bn_momentum=0.99, rescale=None):
     """The UTKFace study's Basic CNN; the defaults are its best model, AGECNN.
 
     `layers` blocks of conv 3x3 (same padding) -> ReLU -> batch norm -> max-pool 2, the
     filters doubling from `base_filters`; then flatten, dense `hidden` ReLU, dropout
     `dropout` and the head. Greyscale 224x224 input and 7 UTK age bins by default.
-    `rescale` (such as `1 / 255`) adds a `Rescaling` layer after the input, so the
-    model takes raw [0, 255] pixels and carries its own preprocessing. `bn_momentum`
+    The model takes RGB in [0, 255] (one input channel in `input_shape` makes it
+    convert to grey inside) and scales it by `preprocess` (`"0-1"`: divide by 255;
+    `"none"`: raw pixels); `rescale=1 / 255` is the older spelling of `"0-1"`. `bn_momentum`
     is that of the batch-norm moving statistics: Keras' 0.99 needs thousands of steps to
     settle; 0.9 suits short runs on small data (a few hundred steps), where inference
     with lagging statistics is far worse than the training loss suggests.
@@ -128,8 +142,11 @@ def basic_cnn(*, layers=4, base_filters=64, hidden=132, dropout=0.6,
     if min(input_shape[:2]) < 2**depth:
         fail(f"input sides of at least {2**depth} px for {depth} blocks", "input_shape",
              input_shape)
-    inputs = keras.Input(input_shape, name="image")
-    x = inputs if rescale is None else keras.layers.Rescaling(rescale, name="rescale")(inputs)
+    if rescale is not None:
+        if not np.isclose(rescale, 1 / 255):
+            fail("rescale=1/255 (or preprocess='0-1')", "rescale", rescale)
+        preprocess = "0-1"
+    inputs, x = image_input(input_shape, preprocess=preprocess)
     for i in range(depth):
         x = keras.layers.Conv2D(base_filters * 2**i, 3, padding="same", name=f"block{i + 1}_conv")(x)
         x = keras.layers.ReLU(name=f"block{i + 1}_relu")(x)
@@ -140,4 +157,5 @@ def basic_cnn(*, layers=4, base_filters=64, hidden=132, dropout=0.6,
     if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
     kind, bins = parse_head(head)
-    return keras.Model(inputs, attach_heads(x, kind, bins, outputs), name=f"basic_cnn_{depth}")
+    model = keras.Model(inputs, attach_heads(x, kind, bins, outputs), name=f"basic_cnn_{depth}")
+    return _named(model, "basic_cnn")
