@@ -16,6 +16,7 @@ that is not a model) ends with one line on stderr and exit status 2, never a tra
 """
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -142,6 +143,7 @@ def _run_quickstart(args):
     from agekit.experiment import quickstart
 
     data = _data_spec(args.data) if args.data else None
+    _start_tensorflow(args)
     report = quickstart(args.out, data=data, epochs=args.epochs, n=args.n, limit=args.limit)
     _print_json({k: report["metrics"][k] for k in ("n_train", "n_test", "mae", "baseline_mae", "cs5")})
     print(f"report: {report['report']}")
@@ -164,6 +166,7 @@ def _run_train(args):
         experiment = experiment.replace(train=overrides)
     if experiment.data.root is not None:
         _data_spec(f"{experiment.data.format}:{experiment.data.root}")
+    _start_tensorflow(args)
     _print_json(run_experiment(experiment, verbose=0 if args.quiet else 2))
     return 0
 
@@ -199,6 +202,7 @@ def _run_evaluate(args):
         df = df[df["path"].isin(rows.loc[rows["split"] == (name or "test"), "path"])]
     if args.limit and args.limit < len(df):
         df = df.sample(n=args.limit, random_state=0)
+    _start_tensorflow(args)
     scores, table = evaluate_model(load_model(model_path), df, bins=args.bins)
     if args.predictions:
         table.drop(columns=["face_box"], errors="ignore").to_csv(args.predictions, index=False)
@@ -245,6 +249,8 @@ def _run_predict(args):
         boxes = detect_faces(image, model=args.detector, upsample=args.upsample, max_side=args.max_side)
         (found if boxes else missing).append((path, image, boxes))
     tables = []
+    if found:
+        _start_tensorflow(args)
     model = load_model(model_path, compile=False) if found else None
     for path, image, boxes in found:
         faces = predict_faces(model, image, boxes=boxes, align=args.align,
@@ -290,6 +296,7 @@ def _run_explain(args):
         faces = detect_faces(image, model=args.detector, upsample=args.upsample, max_side=args.max_side)
         if not faces:
             raise ValueError(f"Expected a face in the image (or --crop for a face crop). Received: image={path!r}")
+    _start_tensorflow(args)
     from agekit.explain import explain_image  # imports TensorFlow: after the checks
 
     model = load_model(model_path, compile=False)
@@ -311,6 +318,7 @@ def _add_export(parser):
 
 def _run_export(args):
     model_path = _model_path(args.model)
+    _start_tensorflow(args)
     from agekit.export import export_model  # imports TensorFlow: after the checks
 
     out = export_model(model_path, args.out, format=args.format)
@@ -340,6 +348,36 @@ COMMANDS = {
 }
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send what C++ libraries write to file descriptor 2 to /dev/null for a while.
+
+    TensorFlow prints its start-up lines (oneDNN, CUDA drivers and, on a machine without
+    a GPU, "failed call to cuInit") from C++ before its log level applies, so
+    `TF_CPP_MIN_LOG_LEVEL` cannot hide them; Python's own messages are unaffected.
+    """
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(null)
+        os.close(saved)
+
+
+def _start_tensorflow(args):
+    """Import TensorFlow (after a command's cheap checks), its C++ start-up lines hidden
+    unless `--verbose`."""
+    if args.verbose:
+        return
+    with _native_stderr_silenced():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line (`agekit predict: error: ...`) and exit status 2."""
 
@@ -352,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="agekit", description="Age estimation from face images.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    common.add_argument("-v", "--verbose", action="store_true",
+                        help="also show TensorFlow's C++ start-up messages (hidden by default)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                        parser_class=_Parser)
     for name, (help_text, add_arguments, _) in COMMANDS.items():
@@ -374,8 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     agekit predict: error: Expected an image file. Received: image='missing.jpg' (no such file)
     2
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if args.verbose else "2")
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -37,6 +37,8 @@ def predict_dataset(model, df: pd.DataFrame, *, batch_size: int = 64) -> pd.Data
         >>> table = predict_dataset(model, load_utkface("UTKFace/"))  # doctest: +SKIP
     """
     from agekit.data import make_dataset
+    from agekit.data.decode import UNDECODABLE
+    from agekit.data.skipped import REASONS
     from agekit.models.card import card_of
     from agekit.predict import outputs_by_name, predictions_table
 
@@ -47,7 +49,13 @@ def predict_dataset(model, df: pd.DataFrame, *, batch_size: int = 64) -> pd.Data
     ds = make_dataset(df, target=None, card=card, shuffle=False, batch_size=batch_size)
     outputs = outputs_by_name(card, model.predict(ds, verbose=0))
     skipped = ds.skipped.reasons()
-    kept = df[~df["path"].astype(str).isin(skipped)]
+    # The pipeline streams, in order, every row whose file passed its first check; a row
+    # that then failed to decode holds a stand-in image, whose prediction is dropped here.
+    reason = df["path"].astype(str).map(skipped)
+    streamed = (reason.isna() | reason.eq(REASONS[UNDECODABLE])).to_numpy()
+    good = reason.isna().to_numpy()[streamed]
+    outputs = {name: np.asarray(values)[good] for name, values in outputs.items()}
+    kept = df[reason.isna().to_numpy()]
     table = predictions_table(heads, outputs).add_prefix("pred_")
     table.index = kept.index
     result = pd.concat([kept, table], axis=1)

@@ -312,3 +312,30 @@ def test_make_datasets_shuffles_and_augments_only_the_training_split(faces):
     balanced, = make_datasets(train, target="regression", image_size=SIZE, balance="gender",
                               cache="memory", seed=0)  # the cache is dropped for the training split
     assert len(collect(balanced)[1]) == 5  # an epoch of the 5 rows whose gender is known
+
+
+def test_a_file_that_fails_to_decode_keeps_the_epoch_length_and_is_dropped_by_evaluation(faces, tmp_path):
+    """A PNG with a sound head and tail but a corrupted middle passes the cheap check, fails
+    to decode, is recorded, and its place is taken by another image, so the number of
+    batches is known in advance (no "ran out of data") and prediction drops the row."""
+    import warnings
+
+    from agekit.evaluation import predict_dataset
+    from agekit.models import basic_cnn
+
+    data = bytearray(cv2.imencode(".png", np.random.randint(0, 255, (40, 40, 3), np.uint8))[1].tobytes())
+    data[100:400] = b"\0" * 300
+    (tmp_path / "corrupt.png").write_bytes(bytes(data))
+    df = pd.concat([faces, pd.DataFrame({"path": [str(tmp_path / "corrupt.png")], "age": [50.0]})],
+                   ignore_index=True)
+    ds = make_dataset(df, target="regression", image_size=SIZE, batch_size=4, seed=0)
+    assert int(ds.cardinality()) == 3  # 11 rows in batches of 4
+    images, ages = collect(ds)
+    assert len(images) == 11 and 50.0 not in ages.tolist()  # the stand-in brings its own label
+    assert ds.skipped.by_reason() == {"decoder error": 1}
+    model = basic_cnn(layers=1, base_filters=2, hidden=4, input_shape=(SIZE, SIZE, 3), head="regression")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Your input ran out of data" would fail here
+        table = predict_dataset(model, df)
+    assert len(table) == 10 and str(tmp_path / "corrupt.png") not in table["path"].tolist()
+    assert list(table.attrs["skipped"].values()) == ["decoder error"]

@@ -26,6 +26,8 @@ says), so that a cut file is reported as truncated whatever a decoder would make
 it (some libjpeg builds return the image with its missing rows grey, without error).
 """
 
+import os
+
 import numpy as np
 
 from agekit._validation import fail
@@ -42,6 +44,7 @@ from agekit.images import (
 )
 
 COLORS = ("rgb", "grayscale", "grayscale_rgb")
+_TAIL = 64  # bytes `check_bytes` searches for an end marker
 
 # Reason codes (see agekit.data.skipped.REASONS).
 OK, EMPTY_FILE, UNKNOWN_FORMAT, TRUNCATED_FILE, MISSING, UNDECODABLE = range(6)
@@ -70,6 +73,32 @@ def check_image_bytes(data: bytes) -> int:
         3
     """
     return _REASON_CODES[check_bytes(data)]
+
+
+def check_file(path) -> int:
+    """Reason code for a file from its first and last bytes only (cheap: two small reads).
+
+    OK (0), MISSING, EMPTY, UNKNOWN or TRUNCATED; a file that passes may still fail to
+    decode (a corrupted middle), which `read_and_decode` reports.
+
+    Example:
+        >>> check_file("/no/such/file.jpg") == MISSING
+        True
+    """
+    try:
+        with open(path, "rb") as file:
+            head = file.read(16)
+            size = file.seek(0, os.SEEK_END)
+            if size <= 16 + _TAIL:
+                file.seek(0)
+                return check_image_bytes(file.read())
+            file.seek(size - _TAIL)
+            tail = file.read(_TAIL)
+    except OSError:
+        return MISSING
+    if head[:2] == b"BM":  # BMP: compare the size its header gives with the file's
+        return OK if size >= int.from_bytes(head[2:6], "little") else TRUNCATED_FILE
+    return check_image_bytes(head + b"\0" * _TAIL + tail)
 
 
 def decode_bytes(data: bytes, *, color: str = "rgb") -> np.ndarray | None:

@@ -28,7 +28,8 @@ from agekit._validation import fail
 from agekit.data.augment import _NUM_RANDOM, Augment
 from agekit.data.balance import balanced_groups
 from agekit.data.decode import (
-    MISSING,
+    OK,
+    check_file,
     check_options,
     image_size_pair,
     read_and_decode,
@@ -147,11 +148,12 @@ def make_dataset(
         clip_ages=clip_ages,
     )  # fmt: skip
     size = image_size_pair(image_size)
-    usable = np.array([os.path.isfile(p) for p in paths], dtype=bool)
+    reasons = [check_file(p) for p in paths]  # missing, empty, unknown or truncated: left out now
+    usable = np.array([reason == OK for reason in reasons], dtype=bool)
     for i in np.flatnonzero(~usable):
-        skipped.record(paths[i], MISSING)
+        skipped.record(paths[i], reasons[i])
     if not usable.any():
-        fail("at least one existing image file", "path", paths[:3])
+        fail("at least one readable image file", "path", paths[:3])
 
     if balance is None:
         rows = np.flatnonzero(usable)
@@ -178,6 +180,11 @@ def make_dataset(
             ds = ds.shuffle(max(buffer, 1), seed=seed, reshuffle_each_iteration=True)
         ds = _augment_stage(ds, augment, size=size, seed=aug_seed)
     ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)
+    # Every streamed row yields one image (see `_load_stage`), so the number of batches is
+    # known: Keras then ends each epoch on time instead of running the data out.
+    rows_per_epoch = int(usable.sum())
+    batches = rows_per_epoch // batch_size if drop_remainder else -(-rows_per_epoch // batch_size)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
     ds = ds.map(_finisher(targets, augment, preprocess), num_parallel_calls=AUTOTUNE)
     options = tf.data.Options()
     # Order is only free to vary when it is random anyway (shuffled without a seed).
@@ -241,9 +248,12 @@ def _rng(chunk_seed):
 def _load_stage(indices, paths, skipped, *, size, resize, color, augment, seed):
     """Read, check, decode and resize (or warp) chunks of rows in parallel.
 
-    Yields chunks `(uint8 images, rows, draws)` of the readable images only (the
-    others are recorded in `skipped`); `draws` are each image's augmentation random
-    numbers (zeros without `augment`).
+    Yields chunks `(uint8 images, rows, draws)`, one image per row; `draws` are each
+    image's augmentation random numbers (zeros without `augment`). Files that looked
+    complete but fail to decode (rare: `make_dataset` leaves out missing, empty, unknown
+    and truncated files before it starts) are recorded in `skipped` and their place is
+    taken by another row of the chunk, image and label, so every epoch has the same
+    number of images (prediction drops them again by path, `agekit.evaluation`).
     """
     height, width = size
     channels = 1 if color == "grayscale" else 3
@@ -263,12 +273,15 @@ def _load_stage(indices, paths, skipped, *, size, resize, color, augment, seed):
             elif not warp or resize == "pad":
                 image = resize_image(image, image_size=size, resize=resize)
             decoded.append(image)
-        kept = np.array([image is not None for image in decoded], bool)
-        if not kept.all():
-            decoded = [image for image in decoded if image is not None]
-            images, rows, draws = images[: len(decoded)], rows[kept], draws[kept]
-        if not decoded:
-            return images, rows, draws
+        kept = np.flatnonzero([image is not None for image in decoded])
+        if len(kept) < n:
+            if not len(kept):  # the whole chunk failed: black images keep the count
+                images[:] = 0
+                return images, rows, draws
+            rows, draws = rows.copy(), draws.copy()
+            for i in np.flatnonzero([image is None for image in decoded]):
+                stand_in = kept[i % len(kept)]
+                decoded[i], rows[i], draws[i] = decoded[stand_in], rows[stand_in], draws[stand_in]
         if warp:
             return augment.warp_all(decoded, draws, image_size=size, out=images), rows, draws
         return np.stack(decoded), rows, draws
