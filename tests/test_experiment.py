@@ -126,4 +126,40 @@ def test_auto_detector_leaves_crop_formats_alone_and_uses_imdb_boxes(tmp_path):
     adience = load_data(DataConfig(format="adience", n=20, image_size=32), tmp_path / "a")
     assert "face_box" in adience.columns and "/crops/" not in adience["path"].iloc[0]
     imdb = load_data(DataConfig(format="imdb_wiki", n=20, image_size=32), tmp_path / "i")
-    assert imdb["path"].str.contains("/crops/").all() and imdb.attrs["prepare"]["ok"] == len(imdb)
+    assert imdb["path"].str.contains("/crops/").all()
+    counts = imdb.attrs["counts"]
+    assert counts["prepare"]["ok"] == counts["kept"] == len(imdb) and counts["loaded"] >= len(imdb)
+
+
+@pytest.mark.parametrize(
+    ("section", "settings", "message"),
+    [
+        ("model", {"head": "dexx"}, r"Received: \[model\] head='dexx'"),
+        ("model", {"backbone": "vgg61"}, r"Received: \[model\] backbone='vgg61'"),
+        ("train", {"epochs": "ten"}, r"whole number >= 1. Received: \[train\] epochs='ten'"),
+        ("data", {"val": 3.0}, r"Received: \[data\] val=3.0"),
+        ("data", {"image_size": -5}, r"Received: \[data\] image_size=-5"),
+        ("data", {"val": 0.6, "test": 0.5}, r"val \+ test < 1"),
+        ("data", {"augment": {"rotate": 10}}, r"Augment settings"),
+        ("model", {"backbone": "basic_cnn", "weights": "imagenet"}, "no pretrained weights"),
+        ("train", {"lr_schedule": "step"}, r"Received: \[train\] lr_schedule='step'"),
+        ("train", {"schedule": [{"trainable": "head", "epochz": 1}]}, "Stage fields"),
+    ],
+)
+def test_experiment_settings_are_checked_when_read_not_after_loading_data(section, settings, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        Experiment.from_dict({section: settings})
+
+
+def test_configuration_names_match_the_library_and_reading_one_imports_no_tensorflow():
+    import subprocess
+    import sys
+
+    from agekit.experiment import config
+    from agekit.models import BACKBONES, TOPS
+
+    assert set(config.TRANSFER) == set(BACKBONES) and set(config.TOPS) == set(TOPS)
+    code = ("import sys, agekit.experiment as e; e.preset('utkface', data={'root': '.'}); "
+            "e.Experiment.from_dict({'model': {'head': 'bins:utk7'}}); "
+            "assert 'tensorflow' not in sys.modules, 'imported TensorFlow'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

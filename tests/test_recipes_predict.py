@@ -7,17 +7,17 @@ import pandas as pd
 import pytest
 
 from agekit.datasets import make_synthetic
+from agekit.models import card_of
 from agekit.predict import find_model, load_model, predict_age
-from agekit.recipes import UTKFaceRecipe, utkface_from_scratch
+from agekit.recipes import utkface
 
 
 @pytest.mark.slow
 def test_recipe_runs_end_to_end_and_its_model_predicts(tmp_path):
     root = make_synthetic(tmp_path / "utk", 240, format="utkface", seed=1)
-    recipe = UTKFaceRecipe(image_size=32, layers=2, base_filters=8, hidden=16, epochs=2,
-                           batch_size=32)
-    metrics = utkface_from_scratch(root, tmp_path / "run", recipe)
-    for key in ("mae", "cs5", "utk7_macro_f1", "gender_accuracy", "median_baseline_mae"):
+    metrics = utkface(root, tmp_path / "run", epochs=2, verbose=0, data={"image_size": 32, "batch_size": 32},
+                      model={"layers": 2, "base_filters": 8, "hidden": 16})
+    for key in ("mae", "cs5", "utk7_macro_f1", "gender_accuracy", "baseline_mae"):
         assert np.isfinite(metrics[key]), key
     assert metrics["n_train"] + metrics["n_val"] + metrics["n_test"] == 240
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
@@ -28,6 +28,10 @@ def test_recipe_runs_end_to_end_and_its_model_predicts(tmp_path):
         split.loc[split["split"] != "test", "path"])
 
     model = load_model(tmp_path / "run" / "model.keras")
+    card = card_of(model)  # the run recorded what the model was trained on
+    assert card.data == "utkface" and card.crop == {"kind": "dataset", "dataset": "utkface"}
+    assert card.validation["n"] == metrics["n_val"] and card.age_range[0] <= card.age_range[1]
+    assert (card.input_size, card.preprocess) == ((32, 32), "0-1")
     test_paths = split.loc[split["split"] == "test", "path"].tolist()
     table = predict_age(model, test_paths)
     assert list(table.columns) == ["age", "gender", "p_female"]

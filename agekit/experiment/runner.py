@@ -1,0 +1,306 @@
+"""The runner: an `Experiment` from data to a described, evaluated model.
+
+    dataset -> face crops -> split -> tf.data -> model (its card) -> fit -> card facts
+    (age range, crop geometry, data, validation split) -> held-out scores -> figures
+
+`run_experiment` writes its run folder: what `agekit.training.fit` writes, plus
+`experiment.json` (the settings), `split.csv` (which image went where), `data.json`
+(rows loaded, dropped by reason, sampled, split sizes), `model.keras`, `metrics.json`,
+`predictions.csv` and `figures/*.png`.
+"""
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+from agekit._validation import fail
+from agekit.experiment.config import (
+    CROPPED_FORMATS,
+    DataConfig,
+    Experiment,
+    ModelConfig,
+    TrainConfig,
+)
+
+log = logging.getLogger(__name__)
+
+
+def resolve_detector(config: DataConfig, df=None) -> str:
+    """The detector `load_data` runs: `config.detector` with `"auto"` resolved."""
+    if config.detector != "auto":
+        return config.detector
+    if config.format in CROPPED_FORMATS:  # Adience's boxes are in the original photos
+        return "none"
+    has_boxes = config.format == "imdb_wiki" if df is None else "face_box" in df.columns
+    return "boxes" if has_boxes else "hog"
+
+
+def crop_geometry(config: DataConfig) -> dict:
+    """The face-crop geometry of a `DataConfig`'s training images, for the model card.
+
+    Example:
+        >>> crop_geometry(DataConfig(format="utkface"))
+        {'kind': 'dataset', 'dataset': 'utkface'}
+    """
+    detector = resolve_detector(config)
+    if detector == "none":
+        return {"kind": "dataset", "dataset": config.format}
+    return {"kind": "margin", "detector": "hog" if detector == "boxes" else detector,
+            "boxes": "dataset" if detector == "boxes" else "detected", "upsample": 1,
+            "margin": config.margin, "align": config.align}
+
+
+def data_name(config: DataConfig) -> str:
+    """`"utkface"`, or `"synthetic:utkface"` for faces made on the spot."""
+    return config.format if config.root else f"synthetic:{config.format}"
+
+
+def load_data(config: DataConfig, work_dir) -> "pd.DataFrame":  # noqa: F821
+    """The dataset of a `DataConfig`, its faces cropped as configured.
+
+    Returns:
+        The loader's DataFrame, `path` pointing at the crops when a detector ran.
+        `attrs["counts"]` says what happened to the rows: `loaded` (what the loader
+        kept), `dropped` (the loader's reasons), `sampled` (after `limit`), `prepare`
+        (each status of the face cropping) and `kept`.
+    """
+    from agekit.datasets import load_dataset
+
+    df = load_dataset(config.format, config.root, n=config.n, seed=config.seed,
+                      synthetic_dir=None if config.root else Path(work_dir) / "synthetic")
+    counts = {"loaded": len(df), "dropped": dict(df.attrs.get("dropped", {}))}
+    if config.limit and config.limit < len(df):
+        df = df.sample(n=config.limit, random_state=config.seed)
+        counts["sampled"] = len(df)
+    detector = resolve_detector(config, df)
+    if detector != "none":
+        from agekit.faces import prepare_dataset
+
+        manifest = prepare_dataset(df, Path(work_dir) / "crops",
+                                   detector="hog" if detector == "boxes" else detector,
+                                   use_boxes=detector == "boxes", margin=config.margin,
+                                   align=config.align, size=config.image_size, upsample=1)
+        status = manifest.set_index("path")
+        ok = status["status"].eq("ok")
+        kept = df[df["path"].map(ok).fillna(False).astype(bool)].copy()
+        kept["source_path"] = kept["path"]
+        kept["path"] = kept["path"].map(status["output"])
+        kept.attrs = dict(df.attrs)
+        counts["prepare"] = manifest["status"].value_counts().to_dict()
+        log.info("prepared %d of %d images: %s", len(kept), len(df), counts["prepare"])
+        if kept.empty:
+            fail("at least one image with a usable face", "prepare", counts["prepare"])
+        df = kept
+    counts["kept"] = len(df)
+    df.attrs["counts"] = counts
+    return df
+
+
+def split_data(df, config: DataConfig) -> tuple:
+    """`(train, val, test)` as the config says (`test` may be empty).
+
+    Sizes given as whole numbers are rows; `"given"` uses the dataset's `split` column.
+    """
+    import pandas as pd
+
+    from agekit.datasets import split
+
+    if config.split == "given":
+        if "split" not in df.columns:
+            fail("a dataset with a `split` column for split='given' (ChaLearn, APPA-REAL)",
+                 "columns", list(df.columns))
+        names = df["split"].replace({"valid": "val", "validation": "val"})
+        parts = tuple(df[names == name] for name in ("train", "val", "test"))
+        if parts[0].empty or parts[1].empty:
+            fail("train and validation rows in the `split` column", "split",
+                 sorted(df["split"].unique()))
+        return parts
+    n = len(df)
+    val = config.val / n if isinstance(config.val, int) else config.val
+    test = config.test / n if isinstance(config.test, int) else config.test
+    if val + test >= 1:
+        fail(f"val + test smaller than the {n} rows", "val + test", config.val + config.test)
+    groups = "subject" if "subject" in df.columns and df["subject"].notna().all() else False
+    parts = split(df, val=val, test=test, stratify="age", groups=groups, seed=config.seed)
+    if len(parts) == 2:
+        parts = (*parts, pd.DataFrame(columns=df.columns))
+    return parts
+
+
+def build(config: ModelConfig, data: DataConfig, train: TrainConfig, *, steps_per_epoch=None):
+    """The compiled model of a `ModelConfig` at the data's input size and colour."""
+    from agekit.models import (
+        basic_cnn,
+        build_model,
+        compile_model,
+        levi_hassner_cnn,
+        two_branch_cnn,
+    )
+
+    shape = (data.image_size, data.image_size, 1 if data.color == "grayscale" else 3)
+    outputs = dict(config.outputs) or None
+    options = dict(config.options)
+    if config.backbone == "basic_cnn":
+        model = basic_cnn(layers=config.layers, base_filters=config.base_filters, hidden=config.hidden,
+                          dropout=config.dropout, input_shape=shape, head=config.head, outputs=outputs,
+                          bn_momentum=config.bn_momentum, **options)
+    elif config.backbone == "levi_hassner_cnn":
+        model = levi_hassner_cnn(input_shape=shape, head=config.head, outputs=outputs, **options)
+    elif config.backbone == "two_branch_cnn":
+        model = two_branch_cnn(input_shape=shape, head=config.head, **options)
+    else:
+        model = build_model(config.backbone, config.head, weights=config.weights, input_shape=shape,
+                            color=data.color, top=config.top, dropout=config.dropout,
+                            fc_units=config.fc_units, outputs=outputs, compile=False, **options)
+    return compile_model(model, learning_rate=learning_rate(train, steps_per_epoch),
+                         optimizer=train.optimizer, loss_weights=dict(train.loss_weights) or None)
+
+
+def learning_rate(config: TrainConfig, steps_per_epoch=None):
+    """The optimizer's learning rate: a number, or a cosine schedule over the run."""
+    if config.lr_schedule != "cosine":
+        return config.learning_rate
+    import keras
+
+    if not steps_per_epoch:
+        fail("the number of steps per epoch for lr_schedule='cosine'", "steps_per_epoch", steps_per_epoch)
+    total, warmup = config.epochs * steps_per_epoch, config.warmup_epochs * steps_per_epoch
+    if not warmup:
+        return keras.optimizers.schedules.CosineDecay(config.learning_rate, total)
+    return keras.optimizers.schedules.CosineDecay(0.0, total - warmup, warmup_target=config.learning_rate,
+                                                  warmup_steps=warmup)
+
+
+def _schedule(config: TrainConfig):
+    from agekit.training import FineTune, Stage
+
+    if config.schedule is None:
+        return None
+    if config.schedule == "study_best":
+        return FineTune.study_best()
+    return FineTune(tuple(Stage(**stage) for stage in config.schedule))
+
+
+def targets(config: ModelConfig):
+    """The `make_dataset` target of a model: its head, or a dict with its extra outputs."""
+    if not config.outputs and config.backbone != "two_branch_cnn":
+        return config.head
+    extras = config.outputs or {"gender": 2}
+    return {"age": config.head, **{name: name for name in extras}}
+
+
+def monitor_of(config: ModelConfig) -> str:
+    """The validation metric `fit` checkpoints on for this model (its age head's)."""
+    from agekit.models import parse_head
+    from agekit.training import _MONITOR
+
+    metric = _MONITOR[parse_head(config.head)[0]][0]
+    multi = bool(config.outputs) or config.backbone == "two_branch_cnn"
+    return f"val_age_{metric}" if multi else f"val_{metric}"
+
+
+def _callbacks(config: TrainConfig, monitor):
+    import keras
+
+    if config.lr_schedule != "plateau":
+        return []
+    return [keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=_mode(monitor), factor=0.3,
+                                              patience=2)]
+
+
+def _mode(monitor):
+    return "max" if any(k in monitor for k in ("accuracy", "f1", "auc")) else "min"
+
+
+def _check_run_dir(run_dir: Path, settings: dict):
+    saved = run_dir / "experiment.json"
+    if saved.is_file() and json.loads(saved.read_text()) != settings:
+        # fit resumes whatever a run folder holds: never resume another experiment's run
+        raise ValueError(f"Expected a new run folder, or one of this same experiment to resume. "
+                         f"Received: run_dir={str(run_dir)!r} (it holds a run of other settings, "
+                         f"see its experiment.json)")
+    saved.write_text(json.dumps(settings, indent=2))
+
+
+def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="auto") -> dict:
+    """Run an experiment end to end and write its run directory.
+
+    Args:
+        experiment: The settings.
+        figures: Also draw the figures (`agekit.plots`) into `run_dir/figures/`.
+        verbose: Passed to `model.fit`.
+
+    Returns:
+        The held-out scores (`agekit.evaluation.evaluate_model` keys) plus `n_train`,
+        `n_val`, `n_test`, `evaluated_on` (`"test"`, or `"val"` when there is no test
+        split), `data` (the row counts of `load_data`), `epochs_run`, `minutes` and
+        `run_dir`; also written to `run_dir/metrics.json`.
+
+    Example:
+        >>> exp = Experiment().replace(data={"n": 200}, train={"epochs": 2, "run_dir": "runs/demo"})
+        >>> run_experiment(exp)["mae"]  # doctest: +SKIP
+    """
+    import keras
+    import numpy as np
+    import pandas as pd
+
+    from agekit.data import Augment, make_datasets
+    from agekit.evaluation import evaluate_model
+    from agekit.models import set_card
+    from agekit.training import fit
+
+    started = time.time()
+    data, spec, train_config = experiment.data, experiment.model, experiment.train
+    run_dir = Path(train_config.run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _check_run_dir(run_dir, json.loads(json.dumps(experiment.to_dict(), default=str)))
+    keras.utils.set_random_seed(data.seed)
+
+    df = load_data(data, run_dir / "data")
+    train, val, test = split_data(df, data)
+    counts = {**df.attrs["counts"], "train": len(train), "val": len(val), "test": len(test)}
+    (run_dir / "data.json").write_text(json.dumps(counts, indent=2, default=str))
+    pd.concat([part.assign(split=name) for name, part in
+               (("train", train), ("val", val), ("test", test))]).drop(
+        columns=["face_box"], errors="ignore").to_csv(run_dir / "split.csv", index=False)
+
+    # Images reach the model as RGB in [0, 255]: it converts and scales them itself.
+    common = {"target": targets(spec), "image_size": data.image_size, "batch_size": data.batch_size,
+              "clip_ages": data.clip_ages, "sigma": data.sigma}
+    if isinstance(data.augment, dict):
+        augment = Augment(**data.augment)
+    else:
+        augment = Augment(rotation=10, shift=0.1, zoom=0.1, flip=True) if data.augment else None
+    train_ds, val_ds = make_datasets(train, val, augment=augment, balance=data.balance, seed=data.seed,
+                                     cache="memory" if data.cache else None, **common)
+    steps = math.ceil(len(train) / data.batch_size)
+
+    def make():
+        return build(spec, data, train_config, steps_per_epoch=steps)
+
+    monitor = train_config.monitor or monitor_of(spec)
+    model, history = fit(make, train_ds, val_ds, run_dir=run_dir, epochs=train_config.epochs,
+                         schedule=_schedule(train_config), learning_rate=train_config.learning_rate,
+                         patience=train_config.patience, monitor=monitor,
+                         callbacks=_callbacks(train_config, monitor), verbose=verbose)
+    set_card(model, age_range=(float(train["age"].min()), float(train["age"].max())),
+             crop=crop_geometry(data), data=data_name(data),
+             validation={"split_csv": "split.csv", "split": "val", "n": len(val), "seed": data.seed})
+    model.save(run_dir / "model.keras")
+
+    held_out, evaluated_on = (test, "test") if len(test) else (val, "val")
+    scores, table = evaluate_model(model, held_out, baseline_age=float(np.median(train["age"])),
+                                   batch_size=data.batch_size)
+    table.drop(columns=["face_box"], errors="ignore").to_csv(run_dir / "predictions.csv", index=False)
+    metrics = {**scores, "n_train": len(train), "n_val": len(val), "n_test": len(test),
+               "evaluated_on": evaluated_on, "data": counts, "epochs_run": len(history),
+               "minutes": round((time.time() - started) / 60, 2), "run_dir": str(run_dir)}
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
+    if figures:
+        from agekit.experiment.report import draw_figures
+
+        draw_figures(run_dir, table, {"train": train, "val": val, "test": test})
+    log.info("run_experiment: %s", metrics)
+    return metrics
