@@ -20,7 +20,7 @@ from keras import ops
 from agekit import labels as _labels
 from agekit._validation import fail
 from agekit.losses import CoralLoss
-from agekit.metrics import CoralMAE, ExpectedAgeMAE, MacroF1
+from agekit.metrics.keras_metrics import CoralMAE, ExpectedAgeMAE, MacroF1
 
 KINDS = ("dex", "regression", "coral", "bins", "class")
 
