@@ -8,7 +8,7 @@ used names are re-exported here lazily too:
     agekit.labels.bin_ages([2, 35], "adience")   # imports agekit.labels only now
     agekit.expected_age(probs)                   # same function, top-level name
 
-Subpackages: `labels` (numpy only), `metrics`, `losses`, `models`, `training`,
+Subpackages: `errors` (the input errors agekit raises), `labels` (numpy only), `metrics`, `losses`, `models`, `training`,
 `datasets` (pandas), `images` and `faces` (OpenCV, dlib), `data` (tf.data pipelines),
 `predict` (`load_model`, `predict_age`), `evaluation` (held-out scores), `experiment`
 (a whole run from settings), `recipes` (measured training runs), `tuning`
@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 
 # Subpackages, imported on first attribute access.
 _SUBMODULES = (
+    "errors",
     "labels",
     "metrics",
     "losses",
@@ -41,6 +42,7 @@ _SUBMODULES = (
 
 # Top-level names -> the subpackage they live in.
 _EXPORTS = {
+    "InputError": "errors",
     "AGE_BINS": "labels",
     "AgeBins": "labels",
     "bin_ages": "labels",

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agekit._validation import fail
+from agekit.errors import InvalidValueError, MissingFileError
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +173,11 @@ class Experiment:
 
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"Expected a TOML configuration file. Received: path={str(path)!r}")
+            raise MissingFileError(f"Expected a TOML configuration file. Received: path={str(path)!r}")
         try:
             settings = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as error:
-            raise ValueError(f"Expected a valid TOML file. Received: path={str(path)!r} ({error})") from None
+            raise InvalidValueError(f"Expected a valid TOML file. Received: path={str(path)!r} ({error})") from None
         return cls.from_dict(settings)
 
     def to_dict(self) -> dict:
@@ -295,9 +296,9 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
     saved = run_dir / "experiment.json"
     if saved.is_file() and json.loads(saved.read_text()) != settings:
         # fit resumes whatever a run folder holds: never resume another experiment's run
-        raise ValueError(f"Expected a new run folder, or one of this same experiment to resume. "
-                         f"Received: run_dir={str(run_dir)!r} (it holds a run of other settings, "
-                         f"see its experiment.json)")
+        raise InvalidValueError(f"Expected a new run folder, or one of this same experiment to resume. "
+                                f"Received: run_dir={str(run_dir)!r} (it holds a run of other settings, "
+                                f"see its experiment.json)")
     saved.write_text(json.dumps(settings, indent=2))
     keras.utils.set_random_seed(data.seed)
 

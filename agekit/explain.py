@@ -34,6 +34,7 @@ import keras
 import numpy as np
 
 from agekit._validation import as_ages, fail
+from agekit.errors import InvalidValueError
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def _model_input(model, images, preprocess=None):
     if isinstance(images, np.ndarray) and np.issubdtype(images.dtype, np.floating):
         x = images[None] if images.ndim == 3 else images
         if x.ndim != 4 or tuple(x.shape[1:]) != (height, width, channels):
-            raise ValueError(
+            raise InvalidValueError(
                 f"Expected float images of the model's input shape {(height, width, channels)} "
                 f"(or uint8 images of any size). Received: images.shape={images.shape}"
             )
@@ -199,7 +200,7 @@ def _layer_names(model, layers):
     known = {layer.name for layer in model.layers}
     unknown = [n for n in names if n not in known]
     if unknown or not names:
-        raise ValueError(
+        raise InvalidValueError(
             f"Unknown layer. Expected names of layers of model {model.name!r} (such as "
             f"{default_layers(model)[:3]}). Received: layers={unknown or names!r}"
         )
@@ -365,7 +366,7 @@ def _output(model, output):
             fail("`output` naming one of the model's outputs", "output", output)
     names = [t._keras_history.operation.name for t in model.outputs]
     if output not in names:
-        raise ValueError(
+        raise InvalidValueError(
             f"Unknown output. Expected one of {names}. Received: output={output!r}"
         )
     tensor = model.get_layer(output).output
@@ -376,7 +377,7 @@ def _output(model, output):
 def _class_index(head, target, baseline, true_age):
     """The class whose probability is the target (None for expected_age)."""
     if target not in TARGETS:
-        raise ValueError(f"Unknown target. Expected one of {TARGETS}. Received: target={target!r}")
+        raise InvalidValueError(f"Unknown target. Expected one of {TARGETS}. Received: target={target!r}")
     kind = getattr(head, "kind", None)
     if target == "expected_age":
         if head is None or kind == "class":
@@ -522,7 +523,7 @@ def occlusion_map(
     """
     _check_positive(patch=patch, stride=stride, batch_size=batch_size)
     if target not in TARGETS:
-        raise ValueError(f"Unknown target. Expected one of {TARGETS}. Received: target={target!r}")
+        raise InvalidValueError(f"Unknown target. Expected one of {TARGETS}. Received: target={target!r}")
     x = _single(model, image, preprocess)
     _, height, width, channels = x.shape
     value = _fill_value(fill, _mode(model, preprocess), channels)

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from agekit._validation import fail
+from agekit.errors import InvalidTypeError, InvalidValueError, MissingFileError
 
 _MODES = ("rgb", "grey")
 _JPEG_MAGIC = b"\xff\xd8"
@@ -54,14 +55,14 @@ def read_image(path: str | os.PathLike, *, mode: str = "rgb") -> np.ndarray:
         fail(f"`mode` in {_MODES}", "mode", mode)
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Expected an existing image file. Received: path={str(path)!r}")
+        raise MissingFileError(f"Expected an existing image file. Received: path={str(path)!r}")
     data = path.read_bytes()
     if not data:
-        raise ValueError(f"Expected a non-empty image file. Received: path={str(path)!r}")
+        raise InvalidValueError(f"Expected a non-empty image file. Received: path={str(path)!r}")
     buffer = np.frombuffer(data, dtype=np.uint8)
     if data.startswith(_JPEG_MAGIC):
         if data.rfind(_JPEG_EOI) < data.rfind(_JPEG_SOS):
-            raise ValueError(
+            raise InvalidValueError(
                 "Expected a complete JPEG file (it ends before its end-of-image marker: "
                 f"truncated). Received: path={str(path)!r}"
             )
@@ -72,7 +73,7 @@ def read_image(path: str | os.PathLike, *, mode: str = "rgb") -> np.ndarray:
         if image is not None:
             image = _bgr_to_rgb(image)
     if image is None:
-        raise ValueError(f"Expected a readable image file. Received: path={str(path)!r}")
+        raise InvalidValueError(f"Expected a readable image file. Received: path={str(path)!r}")
     image = as_rgb(image)
     if mode == "grey":
         return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
@@ -99,12 +100,12 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
-        raise ValueError(
+        raise InvalidValueError(
             "Expected an image of shape (h, w), (h, w, 1), (h, w, 3) or (h, w, 4). "
             f"Received: image.shape={image.shape}"
         )
     if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"Expected a non-empty image. Received: image.shape={image.shape}")
+        raise InvalidValueError(f"Expected a non-empty image. Received: image.shape={image.shape}")
     image = _to_uint8(image)
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
@@ -124,7 +125,7 @@ def _to_uint8(image):
     if np.issubdtype(image.dtype, np.floating):
         scaled = np.nan_to_num(image.astype(np.float32), nan=0.0) * 255.0
         return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-    raise TypeError(
+    raise InvalidTypeError(
         "Expected an image of dtype uint8, uint16, bool or float. "
         f"Received: image.dtype={image.dtype}"
     )

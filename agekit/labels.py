@@ -16,6 +16,7 @@ from math import inf
 import numpy as np
 
 from agekit._validation import as_ages, as_float_array, fail
+from agekit.errors import InvalidValueError
 
 GAP_RULES = ("nearest", "raise", "mark")
 
@@ -112,7 +113,7 @@ def get_bins(bins):
         return bins
     if isinstance(bins, str):
         if bins not in AGE_BINS:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Unknown age-bin scheme. Expected one of {sorted(AGE_BINS)}, an AgeBins, "
                 f"or a sequence of edges. Received: bins={bins!r}"
             )
@@ -171,7 +172,7 @@ def bin_ages(ages, bins, *, gaps="nearest"):
     outside = distance[np.arange(len(index)), index] > 0
     if gaps == "raise" and np.any(outside):
         bad = np.unique(years[outside, 0])
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected ages inside the groups of the {scheme.name!r} scheme "
             f"{list(scheme.labels)}. Received: ages in no group={bad.tolist()}"
         )
@@ -225,7 +226,7 @@ def encode_dex(ages, num_classes=101, sigma=None, *, clip=False):
         return out
     sigma = as_float_array(sigma, "sigma")
     if sigma.ndim > 1 or (sigma.ndim == 1 and len(sigma) != len(ages)):
-        raise ValueError(
+        raise InvalidValueError(
             "Expected `sigma` as a scalar or one value per age. "
             f"Received: sigma.shape={sigma.shape} for {len(ages)} ages"
         )
@@ -278,10 +279,10 @@ def expected_age(probs, ages=None, *, normalize=False, atol=1e-3):
     single = probs.ndim == 1
     probs = np.atleast_2d(probs)
     if probs.ndim != 2:
-        raise ValueError(f"Expected `probs` of shape (n, k). Received: probs.shape={probs.shape}")
+        raise InvalidValueError(f"Expected `probs` of shape (n, k). Received: probs.shape={probs.shape}")
     ages = np.arange(probs.shape[1], dtype=np.float64) if ages is None else as_ages(ages)
     if len(ages) != probs.shape[1]:
-        raise ValueError(
+        raise InvalidValueError(
             "Expected one age per class. "
             f"Received: probs.shape={probs.shape}, len(ages)={len(ages)}"
         )

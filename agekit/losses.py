@@ -14,12 +14,13 @@ import numpy as np
 from keras import ops
 
 from agekit._validation import as_float_array, fail
+from agekit.errors import InvalidValueError
 
 
 def _check_last_dim(y_true, y_pred, what):
     true_k, pred_k = tuple(y_true.shape)[-1:], tuple(y_pred.shape)[-1:]
     if true_k and pred_k and None not in (true_k[0], pred_k[0]) and true_k != pred_k:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected y_true and y_pred with the same number of {what}. "
             f"Received: y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}"
         )
@@ -72,7 +73,7 @@ class CoralLoss(keras.losses.Loss):
             levels = ops.cast(y_true, "float32")
         if self.importance is not None:
             if num_tasks is not None and len(self.importance) != num_tasks:
-                raise ValueError(
+                raise InvalidValueError(
                     "Expected one importance weight per CORAL task. "
                     f"Received: len(importance)={len(self.importance)}, y_pred.shape="
                     f"{tuple(logits.shape)}"

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from agekit._validation import fail
+from agekit.errors import MissingFileError
 from agekit.models.build import compile_model
 from agekit.models.freeze import set_trainable
 from agekit.models.heads import heads_of
@@ -284,7 +285,7 @@ def read_history(run_dir):
     """The `history.csv` of a run as a DataFrame (one row per epoch, all stages)."""
     path = Path(run_dir) / "history.csv"
     if not path.is_file():
-        raise FileNotFoundError(f"Expected a history.csv in the run folder. Received: {path}")
+        raise MissingFileError(f"Expected a history.csv in the run folder. Received: {path}")
     return pd.read_csv(path)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from agekit._validation import fail
+from agekit.errors import InvalidValueError
 from agekit.labels import bin_ages
 
 logger = logging.getLogger("agekit.data")
@@ -87,7 +88,7 @@ def balanced_groups(df: pd.DataFrame, by: str) -> tuple:
         groups[known] = bin_ages(ages[known], by[len("bins:") :])
     else:
         if by not in df.columns:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Expected a column to balance by, or \"bins:<scheme>\". "
                 f"Received: balance={by!r}, columns={list(df.columns)}"
             )

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from agekit._validation import fail
+from agekit.errors import InvalidValueError
 from agekit.labels import bin_ages, encode_coral, encode_dex
 
 MIN_SIGMA = 0.5
@@ -39,7 +40,7 @@ class Targets:
 
 def _column(df, name, spec):
     if name not in df.columns:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected a `{name}` column for target {spec!r}. "
             f"Received: columns={list(df.columns)}"
         )

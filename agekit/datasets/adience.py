@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from agekit.datasets._common import DropLog, existing, nullable_int, on_disk, read_rows
+from agekit.errors import InvalidValueError
 from agekit.labels import AGE_BINS, bin_ages
 
 logger = logging.getLogger("agekit.datasets")
@@ -130,9 +131,9 @@ def load_adience(
     fold_dir = existing(fold_dir, "folder")
     root = fold_dir if images_root is None else existing(images_root, "folder")
     if layout not in LAYOUTS:
-        raise ValueError(f"Expected layout in {sorted(LAYOUTS)}. Received: layout={layout!r}")
+        raise InvalidValueError(f"Expected layout in {sorted(LAYOUTS)}. Received: layout={layout!r}")
     if gaps not in ("drop", "nearest"):
-        raise ValueError(f"Expected gaps to be 'drop' or 'nearest'. Received: gaps={gaps!r}")
+        raise InvalidValueError(f"Expected gaps to be 'drop' or 'nearest'. Received: gaps={gaps!r}")
     folds = list(range(FOLDS)) if folds is None else [int(k) for k in folds]
     drops = DropLog(fold_dir, errors)
     frames = []
@@ -199,7 +200,7 @@ def adience_folds(df: pd.DataFrame) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
         [2, 1, 1]
     """
     if "fold" not in df.columns:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected a DataFrame with a 'fold' column (from load_adience). "
             f"Received: columns={list(df.columns)}"
         )

@@ -26,6 +26,7 @@ from keras import ops
 
 from agekit import labels as _labels
 from agekit._validation import fail
+from agekit.errors import InvalidValueError
 
 HEADS = ("dex", "regression", "coral", "bins")
 
@@ -37,7 +38,7 @@ def _static_check(y_true, y_pred, *, what):
     """Raise a ValueError when the (static) batch sizes of y_true and y_pred differ."""
     true_n, pred_n = tuple(y_true.shape)[:1], tuple(y_pred.shape)[:1]
     if true_n and pred_n and None not in (true_n[0], pred_n[0]) and true_n != pred_n:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected y_true and y_pred with the same batch size for {what}. "
             f"Received: y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}"
         )
@@ -52,7 +53,7 @@ def _is_distribution(y_true, num_classes):
 def _sparse(y_true, what):
     shape = tuple(y_true.shape)
     if len(shape) >= 2 and shape[-1] not in (1, None):
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected y_true as sparse ages of shape (batch,) or (batch, 1), or as a "
             f"distribution over the {what} classes. Received: y_true.shape={shape}"
         )
@@ -80,7 +81,7 @@ def _ages_tensor(ages, y_pred, name):
     if ages is None:
         return ops.arange(num_classes, dtype="float32"), num_classes
     if num_classes is not None and num_classes != len(ages):
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected y_pred with one column per age ({len(ages)}) for {name}. "
             f"Received: y_pred.shape={tuple(y_pred.shape)}"
         )
@@ -263,7 +264,7 @@ class BinnedAccuracy(_SampleMean):
         if self.head == "bins":
             num_bins = len(self.bins)
             if tuple(y_pred.shape)[-1] not in (None, num_bins):
-                raise ValueError(
+                raise InvalidValueError(
                     f"Expected y_pred with one column per group ({num_bins}) for "
                     f"{self.name}. Received: y_pred.shape={tuple(y_pred.shape)}"
                 )
@@ -338,7 +339,7 @@ class MacroF1(keras.metrics.Metric):
         _static_check(y_true, y_pred, what=self.name)
         k = self.num_classes
         if tuple(y_pred.shape)[-1] not in (None, k):
-            raise ValueError(
+            raise InvalidValueError(
                 f"Expected y_pred with {k} columns for {self.name}. "
                 f"Received: y_pred.shape={tuple(y_pred.shape)}"
             )

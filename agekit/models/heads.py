@@ -19,6 +19,7 @@ from keras import ops
 
 from agekit import labels as _labels
 from agekit._validation import fail
+from agekit.errors import InvalidValueError
 from agekit.losses import CoralLoss
 from agekit.metrics.keras_metrics import CoralMAE, ExpectedAgeMAE, MacroF1
 
@@ -127,7 +128,7 @@ def parse_head(head):
         _labels.get_bins(scheme)
         return kind, scheme
     if kind not in ("dex", "regression", "coral") or scheme:
-        raise ValueError(
+        raise InvalidValueError(
             "Unknown `head`. Expected 'dex', 'regression', 'coral' or 'bins:<scheme>'. "
             f"Received: head={head!r}"
         )
