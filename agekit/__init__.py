@@ -51,6 +51,7 @@ _EXPORTS = {
     "encode_coral": "labels",
     "expected_age": "labels",
     "coral_to_rank": "labels",
+    "coral_expected_rank": "labels",
     "ExpectedAgeMAE": "metrics",
     "CoralMAE": "metrics",
     "BinnedAccuracy": "metrics",

@@ -569,7 +569,7 @@ def _score_tensor(head, class_index, outputs):
         return outputs[:, class_index]
     if head.kind == "regression":
         return outputs[:, 0]
-    if head.kind == "coral":  # expected rank: the sum of the task probabilities
+    if head.kind == "coral":  # agekit's CORAL age (agekit.labels): min_age + expected rank
         return head.min_age + ops.sum(ops.sigmoid(outputs), axis=-1)
     if head.kind == "dex":
         ages = head.min_age + np.arange(head.num_classes, dtype="float32")

@@ -7,7 +7,7 @@ gender x y dx dy tilt_ang fiducial_yaw_angle fiducial_score`. Images live at
 
 Columns returned: `path`, `age_group` (index into `agekit.labels.AGE_BINS["adience"]`:
 0-2, 4-6, 8-13, 15-20, 25-32, 38-43, 48-53, 60+), `age` (a representative age: the
-middle of the group, 65 for 60+, float64), `age_label` (the raw text), `gender` (`Int8`,
+middle of the group, 65 for 60+: `AgeBins.centers`, float64), `age_label` (the raw text), `gender` (`Int8`,
 0 = male, 1 = female, <NA> for `u` or empty), `subject` (`user_id`), `fold` (0-4),
 `face_id`, `face_box` (`(x, y, x + dx, y + dy)` in the original image).
 
@@ -51,8 +51,7 @@ _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 
 def _group_ages():
-    scheme = AGE_BINS["adience"]
-    return np.array([lo + 5 if np.isinf(hi) else (lo + hi) / 2 for lo, hi in scheme.ranges])
+    return AGE_BINS["adience"].centers  # the one age of each group (agekit.labels)
 
 
 def parse_adience_ages(labels, *, gaps: str = "drop") -> tuple[np.ndarray, np.ndarray]:

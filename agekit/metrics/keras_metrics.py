@@ -4,7 +4,8 @@ Keras metrics (written with `keras.ops`, so they run under TensorFlow, JAX and P
 registered for `.keras` files under the package name "agekit"):
 
 - `ExpectedAgeMAE`: DEX. Softmax over ages -> expected age sum(p * age) -> |error|.
-- `CoralMAE`: CORAL. Predicted rank = number of binary tasks with p > 0.5.
+- `CoralMAE`: CORAL. Predicted age = min_age + expected rank (sum of the task
+  probabilities), as `Head.to_age` and the conventions of `agekit.labels`.
 - `BinnedAccuracy`: the share of samples whose predicted age falls in the true age's
   group (Adience, UTK7, ...), for any head.
 - `MacroF1`: macro-averaged F1 of a class head (age bins, gender, ethnicity).
@@ -17,7 +18,8 @@ The plain functions on arrays for evaluation (`mae`, `epsilon_error`, ...) live 
 
 Labels accepted by the metrics: a *distribution* over the classes (one-hot, or a
 Gaussian label distribution; the true age is its expected value), or *sparse* labels,
-which are ages in years (with the default DEX grid 0..100 the integer class k is age k).
+which are ages in years (with the default DEX grid 0..100 the integer class k is age k;
+for CORAL too: sparse CORAL labels are ages, never ranks).
 """
 
 import keras
@@ -89,8 +91,9 @@ def _ages_tensor(ages, y_pred, name):
 
 
 def _coral_rank(y_pred, from_logits):
-    threshold = 0.0 if from_logits else 0.5
-    return ops.sum(ops.cast(ops.cast(y_pred, "float32") > threshold, "float32"), axis=-1)
+    """Expected CORAL rank: the sum of the task probabilities (`labels.coral_expected_rank`)."""
+    y_pred = ops.cast(y_pred, "float32")
+    return ops.sum(ops.sigmoid(y_pred) if from_logits else y_pred, axis=-1)
 
 
 def _coral_true_age(y_true, num_tasks, min_age):
@@ -180,16 +183,17 @@ class ExpectedAgeMAE(_SampleMean):
 class CoralMAE(_SampleMean):
     """CORAL mean absolute error in years.
 
-    The predicted age is `min_age + (number of binary tasks with p > 0.5)`, as in
-    Cao et al. (2020). `y_pred` holds the K-1 task logits (or probabilities with
-    `from_logits=False`); `y_true` holds the K-1 binary levels (`encode_coral`) or
-    sparse ages in years.
+    The predicted age is `min_age` + the expected rank, the sum of the K-1 task
+    probabilities, as `Head.to_age` reports it (the conventions of `agekit.labels`;
+    Cao et al. 2020 count the tasks with p > 0.5 instead: `labels.coral_to_rank`).
+    `y_pred` holds the K-1 task logits (or probabilities with `from_logits=False`);
+    `y_true` holds the K-1 binary levels (`encode_coral`) or sparse ages in years.
 
     Example:
         >>> m = CoralMAE()
-        >>> m.update_state([[1.0, 1.0, 0.0]], [[2.0, -1.0, -3.0]])
+        >>> m.update_state([[1.0, 1.0, 0.0]], [[80.0, 0.0, -80.0]])  # expected rank 1.5
         >>> float(m.result())
-        1.0
+        0.5
     """
 
     def __init__(self, *, min_age=0.0, from_logits=True, name="coral_mae", dtype=None):
@@ -214,7 +218,7 @@ class BinnedAccuracy(_SampleMean):
 
     - `"dex"`: expected age of the softmax, then binned (labels as `ExpectedAgeMAE`).
     - `"regression"`: the predicted age, binned; `y_true` are ages.
-    - `"coral"`: the CORAL rank plus `min_age`, binned (labels as `CoralMAE`).
+    - `"coral"`: `min_age` + the expected CORAL rank, binned (labels as `CoralMAE`).
     - `"bins"`: `y_pred` is a softmax over the groups; `y_true` is the group index or
       a one-hot over the groups.
 
