@@ -102,3 +102,15 @@ def test_truth_comes_first_as_in_sklearn():
 def test_asymmetric_scores_are_keyword_only(call):
     with pytest.raises(TypeError, match="positional argument"):
         call()
+
+
+def test_classification_summary_golden_values_by_hand():
+    """Independent of scikit-learn (which computes the scores): counted by hand."""
+    summary = classification_summary([0, 0, 1, 1, 2], [0, 1, 1, 1, 0], labels=["a", "b", "c"])
+    assert summary.confusion.to_numpy().tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
+    np.testing.assert_allclose(summary.per_class["precision"], [1 / 2, 2 / 3, 0.0])
+    np.testing.assert_allclose(summary.per_class["recall"], [1 / 2, 1.0, 0.0])
+    np.testing.assert_allclose(summary.per_class["f1"], [0.5, 0.8, 0.0])
+    assert summary.per_class["support"].tolist() == [2, 2, 1]
+    assert summary.accuracy == pytest.approx(3 / 5)
+    assert summary.macro_f1 == pytest.approx(1.3 / 3)

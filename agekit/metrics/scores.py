@@ -13,7 +13,8 @@ votes), the arrays are keyword-only.
   precision / recall / F1 and the confusion matrix.
 
 Importing this module (or `agekit.mae`, `from agekit.metrics import mae`) loads no
-TensorFlow; the Keras metrics live in `agekit.metrics.keras_metrics`.
+TensorFlow; the Keras metrics live in `agekit.metrics.keras_metrics`. scikit-learn is
+imported on the first `classification_summary` (about a second).
 """
 
 from dataclasses import dataclass
@@ -165,6 +166,9 @@ def _class_indices(y_true, y_pred):
 def classification_summary(y_true, y_pred, labels=None):
     """Accuracy, macro-F1, per-class precision / recall / F1 and the confusion matrix.
 
+    The scores are scikit-learn's (`confusion_matrix`, `precision_recall_fscore_support`
+    with `zero_division=0`); agekit adds the checks, the class names and the tables.
+
     Args:
         y_true: Class indices.
         y_pred: Class indices, or `(n, k)` scores / probabilities (argmax is taken).
@@ -181,6 +185,8 @@ def classification_summary(y_true, y_pred, labels=None):
         >>> round(s.macro_f1, 4), int(s.confusion.loc["old", "young"])
         (0.6667, 1)
     """
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
     y_true, y_pred = _class_indices(y_true, y_pred)
     if isinstance(labels, str):
         labels = _labels.bin_labels(labels)
@@ -194,18 +200,11 @@ def classification_summary(y_true, y_pred, labels=None):
         if len(unknown):
             fail(f"class indices in [0, {len(names) - 1}] for {len(names)} labels",
                  "indices", unknown)
-    index = {c: i for i, c in enumerate(classes)}
-    k = len(classes)
-    t = np.array([index[c] for c in y_true])
-    p = np.array([index[c] for c in y_pred])
-    confusion = np.bincount(t * k + p, minlength=k * k).reshape(k, k)
-    tp = np.diag(confusion).astype(float)
-    support, predicted = confusion.sum(axis=1), confusion.sum(axis=0)
-    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
-    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
-    denom = precision + recall
-    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(k), where=denom > 0)
-    seen = (support > 0) | (predicted > 0)
+    confusion = confusion_matrix(y_true, y_pred, labels=classes)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=classes, zero_division=0
+    )
+    seen = (confusion.sum(axis=1) > 0) | (confusion.sum(axis=0) > 0)
     per_class = pd.DataFrame(
         {"precision": precision, "recall": recall, "f1": f1, "support": support},
         index=pd.Index(names, name="class"),
