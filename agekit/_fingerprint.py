@@ -23,6 +23,7 @@ What is recorded:
 import dataclasses
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,7 @@ def _plain(value):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist() if value.size <= 16 else _array(value)
-    return repr(value)
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))  # no memory addresses
 
 
 def _array(value):
