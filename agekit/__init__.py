@@ -8,7 +8,7 @@ used names are re-exported here lazily too:
     agekit.labels.bin_ages([2, 35], "adience")   # imports agekit.labels only now
     agekit.expected_age(probs)                   # same function, top-level name
 
-Subpackages: `labels` (numpy only), `metrics`, `losses`, `models`, `training`,
+Subpackages: `errors` (the input errors agekit raises), `labels` (numpy only), `metrics`, `losses`, `models`, `training`,
 `datasets` (pandas), `images` and `faces` (OpenCV, dlib), `data` (tf.data pipelines),
 `predict` (`load_model`, `predict_age`), `export` (SavedModel / ONNX / TFLite for
 serving without agekit), `evaluation` (held-out scores), `experiment`
@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 
 # Subpackages, imported on first attribute access.
 _SUBMODULES = (
+    "errors",
     "labels",
     "metrics",
     "losses",
@@ -43,6 +44,7 @@ _SUBMODULES = (
 
 # Top-level names -> the subpackage they live in.
 _EXPORTS = {
+    "InputError": "errors",
     "AGE_BINS": "labels",
     "AgeBins": "labels",
     "bin_ages": "labels",
@@ -51,6 +53,7 @@ _EXPORTS = {
     "encode_coral": "labels",
     "expected_age": "labels",
     "coral_to_rank": "labels",
+    "coral_expected_rank": "labels",
     "ExpectedAgeMAE": "metrics",
     "CoralMAE": "metrics",
     "BinnedAccuracy": "metrics",

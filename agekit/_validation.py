@@ -1,10 +1,13 @@
 """Shared checks for the public boundary: one wording for every error.
 
 Messages read "Expected <what>. Received: <name>=<value>" so a user sees both the rule
-and the offending value.
+and the offending value. Every error is one of agekit's input errors (`agekit.errors`),
+which subclass the built-in ValueError / TypeError / FileNotFoundError.
 """
 
 import numpy as np
+
+from agekit.errors import AGEKIT_ERRORS, InvalidValueError
 
 
 def _describe(value):
@@ -15,7 +18,8 @@ def _describe(value):
 
 
 def fail(expected, name, value, *, error=ValueError):
-    """Raise `error` with the house wording."""
+    """Raise agekit's input error for `error` (ValueError -> InvalidValueError, ...)."""
+    error = AGEKIT_ERRORS.get(error, error)
     raise error(f"Expected {expected}. Received: {name}={_describe(value)}")
 
 
@@ -26,7 +30,7 @@ def as_float_array(value, name, *, ndim=None):
     except (TypeError, ValueError):
         fail("numbers", name, value, error=TypeError)
     if ndim is not None and arr.ndim != ndim:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected `{name}` with {ndim} dimension(s). "
             f"Received: {name}.shape={arr.shape}"
         )
@@ -42,7 +46,7 @@ def as_ages(value, name="ages"):
     if ages.ndim == 2 and ages.shape[1] == 1:
         ages = ages[:, 0]
     if ages.ndim > 1:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected `{name}` as a 1-D sequence of ages. Received: {name}.shape={ages.shape}"
         )
     ages = np.atleast_1d(ages)
@@ -56,4 +60,4 @@ def same_length(**arrays):
     lengths = {name: len(arr) for name, arr in arrays.items()}
     if len(set(lengths.values())) > 1:
         shown = ", ".join(f"len({n})={k}" for n, k in lengths.items())
-        raise ValueError(f"Expected inputs of the same length. Received: {shown}")
+        raise InvalidValueError(f"Expected inputs of the same length. Received: {shown}")

@@ -22,6 +22,8 @@ import os
 import sys
 from pathlib import Path
 
+from agekit.errors import InputError, InvalidValueError, MissingFileError
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
@@ -63,12 +65,12 @@ def _run_prepare(args):
     elif source.is_file():
         df = pd.read_csv(source)
         if "path" not in df.columns:
-            raise ValueError(f"Expected a `path` column in {source}. Received: columns={list(df.columns)}")
+            raise InvalidValueError(f"Expected a `path` column in {source}. Received: columns={list(df.columns)}")
         df["path"] = [p if not isinstance(p, str) or os.path.isabs(p) else str(source.parent / p)
                       for p in df["path"]]
     else:
-        raise FileNotFoundError(f"Expected a CSV file or a folder of images. Received: "
-                                f"source={str(source)!r} (no such file or folder)")
+        raise MissingFileError(f"Expected a CSV file or a folder of images. Received: "
+                               f"source={str(source)!r} (no such file or folder)")
     manifest = prepare_dataset(
         df, args.out_dir, detector=args.detector, margin=_margin(args.margin), align=args.align,
         size=args.size, pad=args.pad, workers=args.workers, shard=shard,
@@ -92,7 +94,7 @@ def _shard(text):
     try:
         index, count = (int(v) for v in text.split("/"))
     except ValueError:
-        raise ValueError(f"Expected --shard I/N, e.g. 0/4. Received: shard={text!r}") from None
+        raise InvalidValueError(f"Expected --shard I/N, e.g. 0/4. Received: shard={text!r}") from None
     return index, count
 
 
@@ -101,11 +103,11 @@ def _data_spec(text):
 
     format, root = parse_data_spec(text)
     if format not in FORMATS:
-        raise ValueError(f"Unknown dataset format. Expected FORMAT[:PATH] with FORMAT one of "
-                         f"{FORMATS}. Received: data={text!r}")
+        raise InvalidValueError(f"Unknown dataset format. Expected FORMAT[:PATH] with FORMAT one of "
+                                f"{FORMATS}. Received: data={text!r}")
     if root is not None and not Path(root).expanduser().exists():
-        raise FileNotFoundError(f"Expected an existing dataset folder or file. Received: data={text!r} "
-                                f"(no such file or folder)")
+        raise MissingFileError(f"Expected an existing dataset folder or file. Received: data={text!r} "
+                               f"(no such file or folder)")
     return format, root
 
 
@@ -117,15 +119,15 @@ def _model_path(name_or_path):
 
     path = find_model(name_or_path)
     if not zipfile.is_zipfile(path) or "config.json" not in zipfile.ZipFile(path).namelist():
-        raise ValueError(f"Expected a Keras model file (.keras). Received: model={str(path)!r} "
-                         f"(not a Keras model archive)")
+        raise InvalidValueError(f"Expected a Keras model file (.keras). Received: model={str(path)!r} "
+                                f"(not a Keras model archive)")
     return path
 
 
 def _existing_images(paths):
     for path in paths:
         if not Path(path).is_file():
-            raise FileNotFoundError(f"Expected an image file. Received: image={path!r} (no such file)")
+            raise MissingFileError(f"Expected an image file. Received: image={path!r} (no such file)")
     return [str(p) for p in paths]
 
 
@@ -192,12 +194,12 @@ def _run_evaluate(args):
     model_path = _model_path(args.model)
     format, root = _data_spec(args.data)
     if root is None:
-        raise ValueError(f"Expected --data FORMAT:PATH with a path. Received: data={args.data!r}")
+        raise InvalidValueError(f"Expected --data FORMAT:PATH with a path. Received: data={args.data!r}")
     df = load_dataset(format, root)
     if args.split:
         csv, _, name = args.split.partition(":")
         if not Path(csv).is_file():
-            raise FileNotFoundError(f"Expected a split CSV. Received: split={csv!r} (no such file)")
+            raise MissingFileError(f"Expected a split CSV. Received: split={csv!r} (no such file)")
         rows = pd.read_csv(csv)
         df = df[df["path"].isin(rows.loc[rows["split"] == (name or "test"), "path"])]
     if args.limit and args.limit < len(df):
@@ -268,8 +270,8 @@ def _run_predict(args):
         else:
             print(table.to_string(index=False))
     if missing:
-        raise ValueError(f"Expected a face in every image; found none in {len(missing)}. "
-                         f"Received: images={[path for path, _, _ in missing]}")
+        raise InvalidValueError(f"Expected a face in every image; found none in {len(missing)}. "
+                                f"Received: images={[path for path, _, _ in missing]}")
     return 0
 
 
@@ -295,7 +297,7 @@ def _run_explain(args):
     if not args.crop:
         faces = detect_faces(image, model=args.detector, upsample=args.upsample, max_side=args.max_side)
         if not faces:
-            raise ValueError(f"Expected a face in the image (or --crop for a face crop). Received: image={path!r}")
+            raise InvalidValueError(f"Expected a face in the image (or --crop for a face crop). Received: image={path!r}")
     _start_tensorflow(args)
     from agekit.explain import explain_image  # imports TensorFlow: after the checks
 
@@ -406,7 +408,9 @@ def main(argv: list[str] | None = None) -> int:
         argv: the arguments (without the program name); `None` reads `sys.argv`.
 
     Returns:
-        The exit status: 0 on success, 2 for bad input (one line on stderr).
+        The exit status: 0 on success, 2 for bad input (an `agekit.errors.InputError`,
+        one line on stderr). Any other exception is a bug and propagates with its
+        traceback.
 
     Example:
 
@@ -423,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return COMMANDS[args.command][2](args)
-    except (ValueError, TypeError, FileNotFoundError, NotADirectoryError) as error:
+    except InputError as error:  # agekit's own input errors only: a bug keeps its traceback
         message = " ".join(str(error).split())
         print(f"agekit {args.command}: error: {message}", file=sys.stderr)
         return 2

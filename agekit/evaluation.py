@@ -102,15 +102,16 @@ def score_predictions(table: pd.DataFrame, *, baseline_age: float | None = None,
     summary = classification_summary(bin_ages(true, bins), bin_ages(pred, bins), labels=bins)
     scores = {
         "n": len(table),
-        "mae": mae(pred, true),
-        "cs5": cumulative_score(pred, true, threshold=5),
+        "mae": mae(true, pred),
+        "cs5": cumulative_score(true, pred, threshold=5),
         "baseline_age": baseline,
-        "baseline_mae": mae(np.full_like(true, baseline), true),
+        "baseline_mae": mae(true, np.full_like(true, baseline)),
         f"{bins}_accuracy": summary.accuracy,
         f"{bins}_macro_f1": summary.macro_f1,
     }
     if "age_std" in table.columns and table["age_std"].notna().all():
-        scores["epsilon_error"] = epsilon_error(pred, true, table["age_std"].to_numpy(dtype=float))
+        scores["epsilon_error"] = epsilon_error(mean=true, std=table["age_std"].to_numpy(dtype=float),
+                                                y_pred=pred)
     for column, names in (("gender", GENDER_LABELS), ("ethnicity", ETHNICITY_LABELS)):
         if column in table.columns and f"pred_{column}" in table.columns:
             known = table[column].notna().to_numpy()

@@ -33,6 +33,7 @@ import keras
 import numpy as np
 
 from agekit._validation import as_ages, fail
+from agekit.errors import InvalidValueError
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def _model_input(model, images):
     if isinstance(images, np.ndarray) and np.issubdtype(images.dtype, np.floating):
         x = images[None] if images.ndim == 3 else images
         if x.ndim != 4 or tuple(x.shape[1:]) != (height, width, channels):
-            raise ValueError(
+            raise InvalidValueError(
                 f"Expected float images of the model's input shape {(height, width, channels)} "
                 f"(or uint8 images of any size). Received: images.shape={images.shape}"
             )
@@ -197,7 +198,7 @@ def _layer_names(model, layers):
     known = {layer.name for layer in model.layers}
     unknown = [n for n in names if n not in known]
     if unknown or not names:
-        raise ValueError(
+        raise InvalidValueError(
             f"Unknown layer. Expected names of layers of model {model.name!r} (such as "
             f"{default_layers(model)[:3]}). Received: layers={unknown or names!r}"
         )
@@ -370,7 +371,7 @@ def _output(model, output):
         else:
             fail("`output` naming one of the model's outputs", "output", output)
     if output not in names:
-        raise ValueError(
+        raise InvalidValueError(
             f"Unknown output. Expected one of {names}. Received: output={output!r}"
         )
     tensor = model.get_layer(output).output
@@ -381,7 +382,7 @@ def _output(model, output):
 def _class_index(head, target, baseline, true_age):
     """The class whose probability is the target (None for expected_age)."""
     if target not in TARGETS:
-        raise ValueError(f"Unknown target. Expected one of {TARGETS}. Received: target={target!r}")
+        raise InvalidValueError(f"Unknown target. Expected one of {TARGETS}. Received: target={target!r}")
     kind = getattr(head, "kind", None)
     if target == "expected_age":
         if head is None or kind == "class":
@@ -396,7 +397,7 @@ def _class_index(head, target, baseline, true_age):
         fail("`true_age` for target='true_class'", "true_age", true_age)
     age = float(as_ages(true_age, "true_age")[0])
     if kind == "dex":
-        return int(np.clip(round(age - head.min_age), 0, head.num_classes - 1))
+        return int(np.clip(math.floor(age - head.min_age), 0, head.num_classes - 1))  # completed years
     if kind == "bins":
         from agekit.labels import bin_ages
 
@@ -534,7 +535,7 @@ def occlusion_map(
     """
     _check_positive(patch=patch, stride=stride, batch_size=batch_size)
     if target not in TARGETS:
-        raise ValueError(f"Unknown target. Expected one of {TARGETS}. Received: target={target!r}")
+        raise InvalidValueError(f"Unknown target. Expected one of {TARGETS}. Received: target={target!r}")
     x = _single(model, image)
     _, height, width, channels = x.shape
     value = _fill_value(fill, model, channels)
@@ -580,7 +581,7 @@ def _score_tensor(head, class_index, outputs):
         return outputs[:, class_index]
     if head.kind == "regression":
         return outputs[:, 0]
-    if head.kind == "coral":  # expected rank: the sum of the task probabilities
+    if head.kind == "coral":  # agekit's CORAL age (agekit.labels): min_age + expected rank
         return head.min_age + ops.sum(ops.sigmoid(outputs), axis=-1)
     if head.kind == "dex":
         ages = head.min_age + np.arange(head.num_classes, dtype="float32")

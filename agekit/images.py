@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from agekit._validation import fail
+from agekit.errors import InvalidTypeError, InvalidValueError, MissingFileError
 
 _MODES = ("rgb", "grey")
 RESIZE_MODES = ("stretch", "pad")
@@ -85,9 +86,9 @@ def decode_image(data: bytes, *, source: str = "bytes") -> np.ndarray:
     """
     reason = check_bytes(data)
     if reason == EMPTY:
-        raise ValueError(f"Expected a non-empty image file. Received: {source}")
+        raise InvalidValueError(f"Expected a non-empty image file. Received: {source}")
     if reason == TRUNCATED:
-        raise ValueError(f"Expected a complete image file (it ends before its end marker: "
+        raise InvalidValueError(f"Expected a complete image file (it ends before its end marker: "
                          f"truncated). Received: {source}")
     image = None
     if reason is None:
@@ -101,7 +102,7 @@ def decode_image(data: bytes, *, source: str = "bytes") -> np.ndarray:
     if image is None or image.size == 0 or not (
         image.dtype in (np.uint8, np.uint16) or np.issubdtype(image.dtype, np.floating)
     ):
-        raise ValueError(f"Expected a readable image file. Received: {source}")
+        raise InvalidValueError(f"Expected a readable image file. Received: {source}")
     if image.ndim == 3 and image.shape[2] == 2:  # grey + alpha: as RGBA
         image = np.concatenate([np.repeat(image[:, :, :1], 3, axis=2), image[:, :, 1:]], axis=2)
     elif image.ndim == 3:
@@ -139,7 +140,7 @@ def read_image(path: str | os.PathLike, *, mode: str = "rgb") -> np.ndarray:
         fail(f"`mode` in {_MODES}", "mode", mode)
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Expected an existing image file. Received: path={str(path)!r}")
+        raise MissingFileError(f"Expected an existing image file. Received: path={str(path)!r}")
     image = decode_image(path.read_bytes(), source=f"path={str(path)!r}")
     if mode == "grey":
         return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
@@ -297,12 +298,12 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
-        raise ValueError(
+        raise InvalidValueError(
             "Expected an image of shape (h, w), (h, w, 1), (h, w, 3) or (h, w, 4). "
             f"Received: image.shape={image.shape}"
         )
     if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"Expected a non-empty image. Received: image.shape={image.shape}")
+        raise InvalidValueError(f"Expected a non-empty image. Received: image.shape={image.shape}")
     image = _to_uint8(image)
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
@@ -322,7 +323,7 @@ def _to_uint8(image):
     if np.issubdtype(image.dtype, np.floating):
         scaled = np.nan_to_num(image.astype(np.float32), nan=0.0) * 255.0
         return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-    raise TypeError(
+    raise InvalidTypeError(
         "Expected an image of dtype uint8, uint16, bool or float. "
         f"Received: image.dtype={image.dtype}"
     )

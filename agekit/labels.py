@@ -1,13 +1,30 @@
 """Ages, age bins and label encodings (numpy only).
 
-Conventions used across agekit:
+The age conventions of agekit. They are stated here once; every module follows them
+(encodings, heads, losses, metrics, loaders, explanations):
 
-- An age is a number of years, float or int, >= 0. A fractional age (the ChaLearn
-  apparent-age mean 23.4) belongs to the year it has completed: 23.4 is in year 23.
-- A bin scheme is an ordered tuple of inclusive integer year ranges `(low, high)`.
-  `high` may be `inf` for an open last group ("60+").
-- DEX classes are the ages 0..num_classes-1; class k is age k.
-- CORAL ranks are 0..K-1; rank r is encoded as K-1 binary levels, the first r set.
+- **Ages are completed years.** An age is a number of years, float or int, >= 0. A
+  fractional age (the ChaLearn apparent-age mean 23.9) counts as the year it has
+  completed: 23.9 is in year 23 (`floor`, never rounding: 17.5 is 17, 10.5 is 10).
+  Whatever turns an age into a whole-year class follows this: `bin_ages`, the DEX
+  one-hot classes of `encode_dex`, the CORAL ranks of the `"coral"` target and of
+  `CoralLoss`. Scores (MAE, ...) compare with the label as given (23.9).
+- **Age groups.** A bin scheme is an ordered tuple of inclusive whole-year ranges
+  `(low, high)`; `high` may be `inf` for an open last group ("60+"). The one age a
+  group stands for (what a `bins` head predicts, the age of an Adience label) is
+  `AgeBins.centers`: the middle of `(low, high)`, and `low + 5` for an open group
+  (Adience "60+" is 65).
+- **DEX.** Class k is the age `min_age + k` (0..100 by default). The predicted age is
+  the expected value `sum_k p_k * age_k` (`expected_age`).
+- **CORAL.** Rank r = completed years - `min_age`, encoded as K-1 binary levels, the
+  first r set (`encode_coral`). Sparse labels (shape `(n,)` or `(n, 1)`) are *ages in
+  years* in every CORAL loss and metric; K-1 levels are accepted too. The predicted age
+  is `min_age` + the expected rank, the sum of the K-1 task probabilities
+  (`coral_expected_rank`): the CORAL twin of DEX's expected value, used by
+  `Head.to_age` (so `predict_age`), `CoralMAE`, `BinnedAccuracy` and the explanations
+  (it is differentiable, so Grad-CAM explains the number `predict_age` reports).
+  `coral_to_rank` is Cao et al.'s hard count of tasks with p > 0.5, for comparison
+  with the paper.
 """
 
 from dataclasses import dataclass
@@ -16,8 +33,11 @@ from math import inf
 import numpy as np
 
 from agekit._validation import as_ages, as_float_array, fail
+from agekit.errors import InvalidValueError
 
 GAP_RULES = ("nearest", "raise", "mark")
+# An open last group ("60+") is taken as this many years wide for its center (65).
+OPEN_GROUP_SPAN = 10
 
 # One convention for every loader and model output (UTKFace's):
 # gender 0 = male, 1 = female; ethnicity 0-4 as below. Unknown is <NA> in DataFrames.
@@ -77,6 +97,17 @@ class AgeBins:
         return tuple(out)
 
     @property
+    def centers(self):
+        """The age each group stands for: its middle; `low + 5` for an open group.
+
+        Example:
+            >>> get_bins("adience").centers.tolist()[-2:]
+            [50.5, 65.0]
+        """
+        return np.array([lo + OPEN_GROUP_SPAN / 2 if hi == inf else (lo + hi) / 2
+                         for lo, hi in self.ranges])
+
+    @property
     def lows(self):
         return np.array([lo for lo, _ in self.ranges])
 
@@ -112,7 +143,7 @@ def get_bins(bins):
         return bins
     if isinstance(bins, str):
         if bins not in AGE_BINS:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Unknown age-bin scheme. Expected one of {sorted(AGE_BINS)}, an AgeBins, "
                 f"or a sequence of edges. Received: bins={bins!r}"
             )
@@ -171,7 +202,7 @@ def bin_ages(ages, bins, *, gaps="nearest"):
     outside = distance[np.arange(len(index)), index] > 0
     if gaps == "raise" and np.any(outside):
         bad = np.unique(years[outside, 0])
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected ages inside the groups of the {scheme.name!r} scheme "
             f"{list(scheme.labels)}. Received: ages in no group={bad.tolist()}"
         )
@@ -189,7 +220,8 @@ def _check_num_classes(num_classes):
 def encode_dex(ages, num_classes=101, sigma=None, *, clip=False):
     """DEX targets: one-hot over the ages 0..num_classes-1, or a Gaussian distribution.
 
-    Without `sigma`, each age is rounded to the nearest whole year and one-hot encoded.
+    Without `sigma`, each age is one-hot encoded in the class of the year it has
+    completed (`floor`: 37.6 is class 37; see the module docstring).
     With `sigma` (a scalar or one value per age, such as the ChaLearn per-image
     standard deviation) the target is a discretised Gaussian centred on the exact age,
     normalised to sum to one over the classes (label-distribution learning).
@@ -221,11 +253,11 @@ def encode_dex(ages, num_classes=101, sigma=None, *, clip=False):
         ages = np.minimum(ages, top)
     if sigma is None:
         out = np.zeros((len(ages), num_classes), dtype=np.float32)
-        out[np.arange(len(ages)), np.rint(ages).astype(np.int64)] = 1.0
+        out[np.arange(len(ages)), np.floor(ages).astype(np.int64)] = 1.0
         return out
     sigma = as_float_array(sigma, "sigma")
     if sigma.ndim > 1 or (sigma.ndim == 1 and len(sigma) != len(ages)):
-        raise ValueError(
+        raise InvalidValueError(
             "Expected `sigma` as a scalar or one value per age. "
             f"Received: sigma.shape={sigma.shape} for {len(ages)} ages"
         )
@@ -278,10 +310,10 @@ def expected_age(probs, ages=None, *, normalize=False, atol=1e-3):
     single = probs.ndim == 1
     probs = np.atleast_2d(probs)
     if probs.ndim != 2:
-        raise ValueError(f"Expected `probs` of shape (n, k). Received: probs.shape={probs.shape}")
+        raise InvalidValueError(f"Expected `probs` of shape (n, k). Received: probs.shape={probs.shape}")
     ages = np.arange(probs.shape[1], dtype=np.float64) if ages is None else as_ages(ages)
     if len(ages) != probs.shape[1]:
-        raise ValueError(
+        raise InvalidValueError(
             "Expected one age per class. "
             f"Received: probs.shape={probs.shape}, len(ages)={len(ages)}"
         )
@@ -302,8 +334,33 @@ def expected_age(probs, ages=None, *, normalize=False, atol=1e-3):
     return out[0] if single else out
 
 
+def coral_expected_rank(logits):
+    """Expected CORAL rank: the sum over the K-1 tasks of sigmoid(logit).
+
+    agekit's CORAL prediction (the age is `min_age` plus this; see the module
+    docstring). For rank-consistent outputs it is the expected value of the rank.
+
+    Args:
+        logits: `(n, K-1)` (or `(K-1,)`) task logits, as a CORAL head outputs them.
+
+    Returns:
+        float64 array of `n` expected ranks.
+
+    Example:
+        >>> coral_expected_rank([[0.0, 0.0, -80.0]]).tolist()
+        [1.0]
+    """
+    logits = as_float_array(logits, "logits")
+    if logits.ndim == 1:
+        logits = logits[None, :]
+    return (0.5 * (1.0 + np.tanh(logits / 2.0))).sum(axis=-1)  # sigmoid, without overflow
+
+
 def coral_to_rank(logits):
-    """Predicted CORAL rank: the number of binary tasks with probability > 0.5.
+    """Cao et al.'s CORAL rank: the number of binary tasks with probability > 0.5.
+
+    agekit predicts the expected rank instead (`coral_expected_rank`); this hard count
+    is kept for comparison with the paper.
 
     Example:
         >>> coral_to_rank([[3.0, 1.0, -2.0]]).tolist()
@@ -323,6 +380,7 @@ __all__ = [
     "AgeBins",
     "bin_ages",
     "bin_labels",
+    "coral_expected_rank",
     "coral_to_rank",
     "encode_coral",
     "encode_dex",

@@ -14,12 +14,13 @@ import numpy as np
 from keras import ops
 
 from agekit._validation import as_float_array, fail
+from agekit.errors import InvalidValueError
 
 
 def _check_last_dim(y_true, y_pred, what):
     true_k, pred_k = tuple(y_true.shape)[-1:], tuple(y_pred.shape)[-1:]
     if true_k and pred_k and None not in (true_k[0], pred_k[0]) and true_k != pred_k:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected y_true and y_pred with the same number of {what}. "
             f"Received: y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}"
         )
@@ -38,10 +39,13 @@ class CoralLoss(keras.losses.Loss):
 
     Args:
         importance: Optional task weights lambda (K-1 values); all 1 by default.
+        min_age: The age of rank 0, for sparse labels.
         name, reduction, dtype: As for `keras.losses.Loss`.
 
-    `y_true` holds the K-1 binary levels (`agekit.labels.encode_coral`) or integer
-    ranks of shape `(n,)` / `(n, 1)`, which are expanded to levels.
+    `y_true` holds the K-1 binary levels (`agekit.labels.encode_coral`) or sparse
+    labels of shape `(n,)` / `(n, 1)`, which are *ages in years* (as in `CoralMAE`):
+    the rank is the completed year minus `min_age` (the conventions of
+    `agekit.labels`), expanded to levels.
 
     Example:
         >>> loss = CoralLoss()
@@ -50,9 +54,16 @@ class CoralLoss(keras.losses.Loss):
     """
 
     def __init__(
-        self, importance=None, *, name="coral_loss", reduction="sum_over_batch_size", dtype=None
+        self,
+        importance=None,
+        *,
+        min_age=0.0,
+        name="coral_loss",
+        reduction="sum_over_batch_size",
+        dtype=None,
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.min_age = float(min_age)
         if importance is not None:
             weights = as_float_array(importance, "importance", ndim=1)
             if np.any(weights < 0):
@@ -65,14 +76,15 @@ class CoralLoss(keras.losses.Loss):
         num_tasks = tuple(logits.shape)[-1]
         y_true = ops.convert_to_tensor(y_true)
         if len(tuple(y_true.shape)) < 2 or (tuple(y_true.shape)[-1] == 1 and num_tasks != 1):
-            ranks = ops.reshape(ops.cast(y_true, "float32"), (-1, 1))
+            ages = ops.reshape(ops.cast(y_true, "float32"), (-1, 1))
+            ranks = ops.floor(ages) - self.min_age
             levels = ops.cast(ops.arange(num_tasks, dtype="float32")[None, :] < ranks, "float32")
         else:
             _check_last_dim(y_true, logits, "CORAL tasks (K-1)")
             levels = ops.cast(y_true, "float32")
         if self.importance is not None:
             if num_tasks is not None and len(self.importance) != num_tasks:
-                raise ValueError(
+                raise InvalidValueError(
                     "Expected one importance weight per CORAL task. "
                     f"Received: len(importance)={len(self.importance)}, y_pred.shape="
                     f"{tuple(logits.shape)}"
@@ -86,7 +98,7 @@ class CoralLoss(keras.losses.Loss):
         return -ops.sum(terms * weights, axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "importance": self.importance}
+        return {**super().get_config(), "importance": self.importance, "min_age": self.min_age}
 
 
 @keras.saving.register_keras_serializable(package="agekit")

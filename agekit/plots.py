@@ -7,7 +7,7 @@ the printed evaluation reports.
 
     from agekit import plots
     plots.plot_history("runs/vgg16_dex", save="history.png")
-    plots.plot_mae_by_age(pred, true, bins="utk7")
+    plots.plot_mae_by_age(y_true=true, y_pred=pred, bins="utk7")
 
 Figures are made with pyplot (so `plt.show()` shows them in a script); close them with
 `plt.close(fig)` in loops.
@@ -166,16 +166,17 @@ def plot_confusion(y_true, y_pred, labels=None, *, normalize: bool = True, title
     return _finish(figure, save)
 
 
-def plot_mae_by_age(pred, true, bins="utk7", *, title=None, save=None):
+def plot_mae_by_age(*, y_true, y_pred, bins="utk7", title=None, save=None):
     """MAE per age group of the true age, with the number of faces in each group.
 
     Shows where a model trained on a skewed age distribution fails (the VGG16 study's
     suggested future work): bars of MAE per group, `n` above each bar, the overall
-    MAE as a line.
+    MAE as a line. Keyword-only, as `agekit.metrics.mae_by_group`: grouping by the
+    prediction instead of the truth would draw without an error.
 
     Args:
-        pred: Predicted ages.
-        true: True ages.
+        y_true: True ages (they choose the group).
+        y_pred: Predicted ages.
         bins: Age-bin scheme name (`"utk7"`, `"adience"`, `"utk4"`, ...), `AgeBins` or
             edges (see `agekit.labels.get_bins`).
         title: Figure title.
@@ -185,12 +186,12 @@ def plot_mae_by_age(pred, true, bins="utk7", *, title=None, save=None):
         The `Figure`.
 
     Example:
-        >>> fig = plot_mae_by_age(table["age"], test_df["age"], bins="utk7")
+        >>> fig = plot_mae_by_age(y_true=test_df["age"], y_pred=table["age"], bins="utk7")
     """
     from agekit.metrics import mae, mae_by_group
 
-    stats = mae_by_group(pred, true, bins)
-    overall = mae(pred, true)
+    stats = mae_by_group(y_true=y_true, y_pred=y_pred, bins=bins)
+    overall = mae(y_true, y_pred)
     plt = _pyplot()
     figure, ax = plt.subplots(figsize=(max(5.0, 0.8 * len(stats) + 2), 4))
     positions = np.arange(len(stats))
@@ -223,15 +224,15 @@ def _as_images(images):
     return out
 
 
-def plot_predictions(images, pred, true=None, *, ncols: int = 4, max_images: int = 16,
+def plot_predictions(images, y_pred, *, y_true=None, ncols: int = 4, max_images: int = 16,
                      title=None, save=None):
     """A grid of faces, each titled "predicted / true" age.
 
     Args:
         images: Image paths, or uint8 RGB / greyscale arrays (a list or an
             `(n, h, w[, c])` array).
-        pred: Predicted ages.
-        true: True ages (optional).
+        y_pred: Predicted ages.
+        y_true: True ages (optional, keyword-only).
         ncols: Images per row.
         max_images: Draw the first images only.
         title: Figure title.
@@ -242,12 +243,12 @@ def plot_predictions(images, pred, true=None, *, ncols: int = 4, max_images: int
 
     Example:
         >>> fig = plot_predictions(df["path"][:8], predict_age(model, df[:8])["age"],
-        ...                        df["age"][:8])
+        ...                        y_true=df["age"][:8])
     """
     pictures = _as_images(images)[:max_images]
-    pred = as_ages(pred, "pred")[:max_images]
-    true = None if true is None else as_ages(true, "true")[:max_images]
-    same_length(images=pictures, pred=pred, **({} if true is None else {"true": true}))
+    pred = as_ages(y_pred, "y_pred")[:max_images]
+    true = None if y_true is None else as_ages(y_true, "y_true")[:max_images]
+    same_length(images=pictures, y_pred=pred, **({} if true is None else {"y_true": true}))
     if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
         fail("a whole number >= 1", "ncols", ncols)
     n = len(pictures)

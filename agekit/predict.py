@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from agekit._validation import fail
+from agekit.errors import InvalidValueError, MissingFileError
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
@@ -42,12 +43,12 @@ def find_model(name_or_path):
     if path.is_file():
         return path
     if path.suffix or os.sep in str(name_or_path):
-        raise FileNotFoundError(f"Expected a model file. Received: path={str(path)!r} (no such file)")
+        raise MissingFileError(f"Expected a model file. Received: path={str(path)!r} (no such file)")
     tried = [d / f"{name_or_path}.keras" for d in _search_dirs()]
     for candidate in tried:
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(
+    raise MissingFileError(
         f"Expected a model file or the name of one in the weights folders. Received: "
         f"name={name_or_path!r}; looked for {[str(t) for t in tried]}"
     )
@@ -84,7 +85,7 @@ def load_model(name_or_path, *, compile=True, **facts):
     try:
         model = keras.saving.load_model(path, compile=compile)
     except (ValueError, OSError) as error:  # a file that is not a Keras model
-        raise ValueError(f"Expected a Keras model file. Received: path={str(path)!r} ({error})") from error
+        raise InvalidValueError(f"Expected a Keras model file. Received: path={str(path)!r} ({error})") from error
     if any(isinstance(layer, agekit.models.Preprocess) for layer in model.layers):
         if facts:
             fail("no facts for a model that carries its own card (agekit.models.set_card changes "

@@ -6,12 +6,15 @@
     best.weights.h5      weights of the best epoch on the monitored validation metric
     final.keras          the whole model after training (best weights restored)
     history.csv          one row per epoch, every stage of a schedule appended
+    settings.json        what the data, the model and the schedule were
     stages.json          the stages of a schedule already completed (for resuming)
     backup/              Keras BackupAndRestore state while a stage runs
 
 A run that is interrupted (killed, pre-empted on a cluster) and started again with the
 same arguments resumes: finished stages are skipped (their weights reloaded) and the
-running stage continues from its last finished epoch.
+running stage continues from its last finished epoch. A folder resumes only its own
+run: `fit` refuses a run folder whose `settings.json` records other data, another model
+or another schedule (see `agekit._fingerprint`), instead of continuing it.
 
 Schedules are data: `FineTune([Stage("head", 1e-4, 5), Stage("block5", 1e-5, 10)])` is
 the VGG16 study's best schedule (train the new head, then unfreeze conv block 5 at a
@@ -27,12 +30,16 @@ import keras
 import numpy as np
 import pandas as pd
 
+from agekit._fingerprint import check_run_dir, run_settings
 from agekit._validation import fail
+from agekit.errors import MissingFileError
 from agekit.models.build import compile_model
 from agekit.models.freeze import set_trainable
 from agekit.models.heads import heads_of
 
 log = logging.getLogger(__name__)
+
+DEFAULT_LEARNING_RATE = 1e-4  # Adam's rate for a model that fit compiles itself
 
 # The metric each head kind is judged by, and whether lower is better.
 _MONITOR = {
@@ -135,7 +142,7 @@ def fit(
     run_dir,
     epochs=10,
     schedule=None,
-    learning_rate=1e-4,
+    learning_rate=None,
     monitor=None,
     patience=None,
     class_weight=None,
@@ -152,10 +159,15 @@ def fit(
             built and compiled inside the strategy's scope / under the policy).
         train: Training data (a `tf.data.Dataset` of `(x, y[, w])`, or a tuple of arrays).
         val: Validation data, same kinds.
-        run_dir: Folder for this experiment (created; reused to resume).
+        run_dir: Folder for this experiment (created; reused to resume the same run
+            only: a folder made with other data, model or schedule is refused).
         epochs: Epochs when there is no `schedule`.
-        schedule: A `FineTune`; each stage sets what trains and recompiles.
-        learning_rate: Adam learning rate when there is no `schedule`.
+        schedule: A `FineTune`; each stage sets what trains and recompiles (at the
+            stage's learning rate: `learning_rate` does not apply).
+        learning_rate: Learning rate when there is no `schedule`. A model that `fit`
+            compiles gets Adam at this rate (default 1e-4); an already compiled model
+            keeps its optimizer, set to this rate when it is given (default: its own
+            rate). A model compiled with a learning-rate schedule takes None only.
         monitor: Metric for the checkpoint and early stopping, such as
             `"val_expected_age_mae"`; default from the age head (`default_monitor`).
         patience: Early-stopping patience in epochs (None: no early stopping).
@@ -190,11 +202,27 @@ def fit(
     finally:
         if mixed_precision:
             keras.mixed_precision.set_global_policy("float32")
-    stages = schedule.stages if schedule is not None else (Stage("all", learning_rate, epochs),)
+    compiled = model.compiled
+    if schedule is None and compiled:
+        if learning_rate is not None:
+            _set_learning_rate(model.optimizer, learning_rate)
+        # a LossScaleOptimizer (mixed precision) wraps the one that has the rate
+        optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer).get_config()
+        described = ({"trainable": "as compiled", "learning_rate": optimizer["learning_rate"],
+                      "epochs": epochs},)
+    else:
+        optimizer = "adam"
+        described = None
+    rate = DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate
+    stages = schedule.stages if schedule is not None else (Stage("all", rate, epochs),)
     if monitor is None:
         monitor, mode = default_monitor(model, validation=val is not None)
     else:
         mode = "max" if any(k in monitor for k in ("accuracy", "f1", "auc")) else "min"
+    check_run_dir(run_dir, run_settings(
+        model=model, train=train, val=val, stages=described or stages, optimizer=optimizer,
+        monitor=monitor, class_weight=class_weight,
+    ))  # fmt: skip
 
     done = _read_done(run_dir)[: len(stages)]
     if done:  # resuming: reload the weights of the last finished stage
@@ -203,7 +231,7 @@ def fit(
     epoch = sum(done)
     for index in range(len(done), len(stages)):
         stage = stages[index]
-        if schedule is not None or not model.compiled:
+        if schedule is not None or not compiled:
             trainable = stage.apply(model) if schedule is not None else None
             _compile(model, stage.learning_rate, strategy)
             log.info("stage %d: %s trainable at lr %g", index, trainable, stage.learning_rate)
@@ -227,6 +255,17 @@ def fit(
         (run_dir / "stages.json").write_text(json.dumps(done))
     model.save(run_dir / "final.keras")
     return model, read_history(run_dir)
+
+
+def _set_learning_rate(optimizer, learning_rate):
+    """Honour `fit(learning_rate=...)` on a compiled model: set its optimizer's rate."""
+    if not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
+        fail("learning_rate > 0 (or None)", "learning_rate", learning_rate)
+    try:
+        optimizer.learning_rate = float(learning_rate)
+    except TypeError:  # Keras: "This optimizer was created with a LearningRateSchedule"
+        fail("learning_rate=None for a model compiled with a learning-rate schedule (it "
+             "sets the rate)", "learning_rate", learning_rate, error=TypeError)
 
 
 def _as_fit_args(train):
@@ -284,7 +323,7 @@ def read_history(run_dir):
     """The `history.csv` of a run as a DataFrame (one row per epoch, all stages)."""
     path = Path(run_dir) / "history.csv"
     if not path.is_file():
-        raise FileNotFoundError(f"Expected a history.csv in the run folder. Received: {path}")
+        raise MissingFileError(f"Expected a history.csv in the run folder. Received: {path}")
     return pd.read_csv(path)
 
 

@@ -69,6 +69,7 @@ import numpy as np
 import pandas as pd
 
 from agekit.data.augment import Augment
+from agekit.errors import InvalidTypeError, InvalidValueError
 from agekit.metrics import CoralMAE, ExpectedAgeMAE
 from agekit.models.build import BACKBONES, build_model
 from agekit.models.freeze import counted_layers, set_trainable
@@ -119,17 +120,17 @@ def _check_spec(name, spec):
     check, expected, ranged = _SPECS[name]
     if isinstance(spec, tuple):
         if ranged is None:
-            raise ValueError(f"Expected a value or a list of choices for `{name}` (it has no "
-                             f"range). Received: {name}={spec!r}")
+            raise InvalidValueError(f"Expected a value or a list of choices for `{name}` (it has no "
+                                    f"range). Received: {name}={spec!r}")
         if (len(spec) != 2 or not all(check(v) and _number(v) for v in spec)
                 or not spec[0] < spec[1]):
-            raise ValueError(f"Expected a range (low, high) of {expected} with low < high. "
-                             f"Received: {name}={spec!r}")
+            raise InvalidValueError(f"Expected a range (low, high) of {expected} with low < high. "
+                                    f"Received: {name}={spec!r}")
         return spec
     values = spec if isinstance(spec, list) else [spec]
     if not values or not all(check(v) for v in values):
-        raise ValueError(f"Expected {expected}: one value, a (low, high) range or a list of "
-                         f"choices. Received: {name}={spec!r}")
+        raise InvalidValueError(f"Expected {expected}: one value, a (low, high) range or a list of "
+                                f"choices. Received: {name}={spec!r}")
     return spec
 
 
@@ -210,20 +211,20 @@ class AgeHyperModel(keras_tuner.HyperModel):
             for name, spec in given.items()
         }
         if augmentation is not None and not isinstance(augmentation, Augment):
-            raise TypeError("Expected None or an agekit.data.Augment. "
-                            f"Received: augmentation={type(augmentation).__name__}")
+            raise InvalidTypeError("Expected None or an agekit.data.Augment. "
+                                   f"Received: augmentation={type(augmentation).__name__}")
         if len(tuple(input_shape)) != 3:
-            raise ValueError(f"Expected input_shape=(height, width, channels). "
-                             f"Received: input_shape={input_shape!r}")
+            raise InvalidValueError(f"Expected input_shape=(height, width, channels). "
+                                    f"Received: input_shape={input_shape!r}")
         reserved = sorted({"target", "batch_size", "augment", "shuffle", "seed"}
                           & set(dataset_kwargs or {}))
         if reserved:
-            raise ValueError("Expected dataset_kwargs without the arguments each trial sets "
-                             f"itself. Received: dataset_kwargs keys {reserved}")
+            raise InvalidValueError("Expected dataset_kwargs without the arguments each trial sets "
+                                    f"itself. Received: dataset_kwargs keys {reserved}")
         unknown = set(backbone_kwargs or {}) - set(BACKBONES) - set(SCRATCH)
         if unknown:
-            raise ValueError(f"Expected backbone names as keys of backbone_kwargs. "
-                             f"Received: backbone_kwargs keys {sorted(unknown)}")
+            raise InvalidValueError(f"Expected backbone names as keys of backbone_kwargs. "
+                                    f"Received: backbone_kwargs keys {sorted(unknown)}")
         self.augmentation = augmentation or Augment()
         self.input_shape = tuple(int(s) for s in input_shape)
         self.weights = weights
@@ -334,8 +335,8 @@ class AgeHyperModel(keras_tuner.HyperModel):
                                 batch_size=batch_size, shuffle=training, seed=self.seed,
                                 **options)
         if augment:
-            raise ValueError("Expected augment=False with array data (augmentation runs in "
-                             "the DataFrame pipeline). Received: augment=True")
+            raise InvalidValueError("Expected augment=False with array data (augmentation runs in "
+                                    "the DataFrame pipeline). Received: augment=True")
         x, ages = data
         options = {k: self.dataset_kwargs[k] for k in ("num_classes", "clip_ages")
                    if k in self.dataset_kwargs}
@@ -350,7 +351,7 @@ class AgeHyperModel(keras_tuner.HyperModel):
 def check_data(data, name: str) -> None:
     """Check that `data` is unbatched search data: a DataFrame or an `(x, y)` tuple."""
     if hasattr(data, "element_spec"):  # a tf.data.Dataset, batched or not
-        raise ValueError(
+        raise InvalidValueError(
             "Expected unbatched data (the batch size and augmentation are tuned per "
             "trial): a DataFrame with `path` and `age` columns, or a tuple (x, y) of "
             f"image arrays and ages. Received: {name}={type(data).__name__}"
@@ -358,18 +359,18 @@ def check_data(data, name: str) -> None:
     if isinstance(data, pd.DataFrame):
         missing = sorted({"path", "age"} - set(data.columns))
         if missing or len(data) == 0:
-            raise ValueError(f"Expected a non-empty DataFrame with `path` and `age` columns. "
-                             f"Received: {name} with columns {list(data.columns)} and "
-                             f"{len(data)} rows")
+            raise InvalidValueError(f"Expected a non-empty DataFrame with `path` and `age` columns. "
+                                    f"Received: {name} with columns {list(data.columns)} and "
+                                    f"{len(data)} rows")
         return
     if isinstance(data, (tuple, list)) and len(data) == 2:
         x, y = np.shape(data[0]), np.shape(data[1])
         if len(x) != 4 or len(y) != 1 or x[0] != y[0]:
-            raise ValueError(f"Expected (x, y) with x of shape (n, height, width, channels) "
-                             f"and y of n ages. Received: {name} shapes {x} and {y}")
+            raise InvalidValueError(f"Expected (x, y) with x of shape (n, height, width, channels) "
+                                    f"and y of n ages. Received: {name} shapes {x} and {y}")
         return
-    raise TypeError("Expected a DataFrame with `path` and `age` columns or a tuple (x, y) of "
-                    f"arrays. Received: {name}={type(data).__name__}")
+    raise InvalidTypeError("Expected a DataFrame with `path` and `age` columns or a tuple (x, y) of "
+                           f"arrays. Received: {name}={type(data).__name__}")
 
 
 def default_objective(hypermodel: AgeHyperModel) -> keras_tuner.Objective:
@@ -387,8 +388,8 @@ def default_objective(hypermodel: AgeHyperModel) -> keras_tuner.Objective:
         return keras_tuner.Objective(f"val_{AGE_METRIC}", "min")
     if kinds == {"bins"}:
         return keras_tuner.Objective("val_macro_f1", "max")
-    raise ValueError("Expected head choices that share a metric: age heads (dex, regression, "
-                     f"coral) or bin heads. Received: head={hypermodel.specs['head']!r}")
+    raise InvalidValueError("Expected head choices that share a metric: age heads (dex, regression, "
+                            f"coral) or bin heads. Received: head={hypermodel.specs['head']!r}")
 
 
 def _objective(objective, hypermodel):
@@ -399,8 +400,8 @@ def _objective(objective, hypermodel):
     if isinstance(objective, str):
         better = "max" if any(k in objective for k in ("accuracy", "f1", "auc")) else "min"
         return keras_tuner.Objective(objective, better)
-    raise TypeError(f"Expected None, a metric name or a keras_tuner.Objective. "
-                    f"Received: objective={objective!r}")
+    raise InvalidTypeError(f"Expected None, a metric name or a keras_tuner.Objective. "
+                           f"Received: objective={objective!r}")
 
 
 class _Recording:
@@ -532,19 +533,19 @@ def tune(
     """
     hypermodel = AgeHyperModel() if hypermodel is None else hypermodel
     if not isinstance(hypermodel, AgeHyperModel):
-        raise TypeError(f"Expected an agekit.tuning.AgeHyperModel. "
-                        f"Received: hypermodel={type(hypermodel).__name__}")
+        raise InvalidTypeError(f"Expected an agekit.tuning.AgeHyperModel. "
+                               f"Received: hypermodel={type(hypermodel).__name__}")
     if tuner not in TUNERS:
-        raise ValueError(f"Expected tuner to be one of {sorted(TUNERS)}. Received: tuner={tuner!r}")
+        raise InvalidValueError(f"Expected tuner to be one of {sorted(TUNERS)}. Received: tuner={tuner!r}")
     check_data(train, "train")
     check_data(val, "val")
     if not isinstance(train, pd.DataFrame) and True in _choices(hypermodel.specs["augment"]):
-        raise ValueError("Expected AgeHyperModel(augment=False) with array data (augmentation "
-                         "runs in the DataFrame pipeline). "
-                         f"Received: augment={hypermodel.specs['augment']!r}")
+        raise InvalidValueError("Expected AgeHyperModel(augment=False) with array data (augmentation "
+                                "runs in the DataFrame pipeline). "
+                                f"Received: augment={hypermodel.specs['augment']!r}")
     for name, value in (("epochs", epochs), ("max_trials", max_trials)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            raise ValueError(f"Expected a whole number >= 1. Received: {name}={value!r}")
+            raise InvalidValueError(f"Expected a whole number >= 1. Received: {name}={value!r}")
     objective = _objective(objective, hypermodel)
     options = {"objective": objective, "seed": seed, "directory": os.fspath(directory),
                "project_name": project_name, "overwrite": overwrite, **tuner_kwargs}

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -118,3 +119,22 @@ def test_quickstart_writes_a_report(tmp_path, capsys):
         assert png.stat().st_size > 0
     assert len(list((out / "run" / "figures").glob("*.png"))) == 5
     assert f"report: {out / 'report.md'}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bug", [TypeError("unsupported operand type(s) for +: 'int' and 'str'"),
+                                 ValueError("operands could not be broadcast together")])
+def test_a_genuine_bug_is_not_reported_as_bad_input(bug, monkeypatch, tmp_path):
+    """Only agekit's own input errors become one line and exit 2; a bug keeps its traceback."""
+    def buggy(args):
+        raise bug
+
+    help_text, add_arguments, _ = COMMANDS["predict"]
+    monkeypatch.setitem(COMMANDS, "predict", (help_text, add_arguments, buggy))
+    with pytest.raises(type(bug), match=re.escape(str(bug))):
+        main(["predict", str(tmp_path / "face.png")])
+
+
+def test_bad_input_still_exits_2_in_process(tmp_path, capsys):
+    assert main(["predict", str(tmp_path / "missing.jpg")]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Expected an image file. Received: image=" in lines[0]

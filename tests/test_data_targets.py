@@ -18,10 +18,11 @@ def frame(**columns):
     return pd.DataFrame({**base, **columns})
 
 
-def test_dex_one_hot_rounds_to_the_nearest_year():
-    y, w = encode_target(frame(age=[0.0, 37.4, 37.6, 100.0]), "dex")
-    assert y.shape == (4, 101) and y.dtype == np.float32 and w is None
-    assert y.argmax(axis=1).tolist() == [0, 37, 38, 100]
+def test_dex_one_hot_is_the_completed_year():
+    """One age convention (agekit.labels): 37.6 is in year 37; no banker's rounding of .5."""
+    y, w = encode_target(frame(age=[0.0, 37.4, 37.6, 10.5, 17.5, 100.0]), "dex")
+    assert y.shape == (6, 101) and y.dtype == np.float32 and w is None
+    assert y.argmax(axis=1).tolist() == [0, 37, 37, 10, 17, 100]
     assert np.all(y.sum(axis=1) == 1.0) and set(np.unique(y)) == {0.0, 1.0}
 
 
@@ -53,10 +54,10 @@ def test_regression_is_float32_years():
     assert y.dtype == np.float32 and y.tolist() == [1.5, 80.0] and w is None
 
 
-def test_coral_levels_of_the_rounded_age():
-    y, _ = encode_target(frame(age=[0.0, 2.6, 4.0]), "coral", num_classes=5)
+def test_coral_levels_of_the_completed_year():
+    y, _ = encode_target(frame(age=[0.0, 2.6, 4.0, 1.5, 2.5]), "coral", num_classes=5)
     assert y.dtype == np.float32
-    assert y.tolist() == [[0, 0, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]]
+    assert y.tolist() == [[0, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0], [1, 1, 0, 0]]
 
 
 def test_bins_by_scheme_and_from_an_age_group_column():

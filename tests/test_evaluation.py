@@ -14,28 +14,28 @@ from agekit.metrics import (
 
 
 def test_mae():
-    assert mae([20, 30, 40], [22, 27, 40]) == pytest.approx(5 / 3)
-    assert mae(np.array([[1.0], [2.0]]), [1.0, 4.0]) == pytest.approx(1.0)
+    assert mae([22, 27, 40], [20, 30, 40]) == pytest.approx(5 / 3)
+    assert mae([1.0, 4.0], np.array([[1.0], [2.0]])) == pytest.approx(1.0)
 
 
 def test_epsilon_error_golden_values():
-    assert epsilon_error([30.0], [30.0], [4.0]) == 0.0
-    assert epsilon_error([34.0], [30.0], [4.0]) == pytest.approx(1 - np.exp(-0.5))
-    assert epsilon_error([26.0], [30.0], [4.0]) == pytest.approx(1 - np.exp(-0.5))
-    both = epsilon_error([30.0, 34.0], [30.0, 30.0], [4.0, 4.0])
+    assert epsilon_error(mean=[30.0], std=[4.0], y_pred=[30.0]) == 0.0
+    assert epsilon_error(mean=[30.0], std=[4.0], y_pred=[34.0]) == pytest.approx(1 - np.exp(-0.5))
+    assert epsilon_error(mean=[30.0], std=[4.0], y_pred=[26.0]) == pytest.approx(1 - np.exp(-0.5))
+    both = epsilon_error(mean=[30.0, 30.0], std=[4.0, 4.0], y_pred=[30.0, 34.0])
     assert both == pytest.approx((1 - np.exp(-0.5)) / 2)
 
 
 def test_cumulative_score_matches_a_hand_count():
     pred = [10, 20, 30, 40, 50, 60]
     true = [10, 25, 36, 44, 59, 61]  # errors 0, 5, 6, 4, 9, 1
-    assert cumulative_score(pred, true, threshold=5) == pytest.approx(4 / 6)  # 0, 5, 4, 1
-    assert cumulative_score(pred, true, threshold=0) == pytest.approx(1 / 6)
-    np.testing.assert_allclose(cumulative_score(pred, true, threshold=[1, 6, 10]), [2 / 6, 5 / 6, 1.0])
+    assert cumulative_score(true, pred, threshold=5) == pytest.approx(4 / 6)  # 0, 5, 4, 1
+    assert cumulative_score(true, pred, threshold=0) == pytest.approx(1 / 6)
+    np.testing.assert_allclose(cumulative_score(true, pred, threshold=[1, 6, 10]), [2 / 6, 5 / 6, 1.0])
 
 
 def test_mae_by_group():
-    table = mae_by_group([1, 5, 20, 25, 70], [2, 4, 22, 22, 80], bins="utk4")
+    table = mae_by_group(y_true=[2, 4, 22, 22, 80], y_pred=[1, 5, 20, 25, 70], bins="utk4")
     assert table.index.tolist() == ["0-12", "13-19", "20-59", "60-116"]
     assert table["n"].tolist() == [2, 0, 2, 1]
     assert table.loc["0-12", "mae"] == pytest.approx(1.0)
@@ -69,16 +69,48 @@ def test_classification_summary_from_probabilities_and_unseen_classes():
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: mae([1, 2], [1, 2, 3]), r"Expected inputs of the same length. Received: len\(pred\)=2, len\(true\)=3"),
+        (lambda: mae([1, 2], [1, 2, 3]), r"Expected inputs of the same length. Received: len\(y_true\)=2, len\(y_pred\)=3"),
         (lambda: mae([], []), r"Expected at least one sample"),
-        (lambda: epsilon_error([1.0], [1.0], [0.0]), r"Expected std > 0 for every image"),
+        (lambda: epsilon_error(mean=[1.0], std=[0.0], y_pred=[1.0]), r"Expected std > 0 for every image"),
         (lambda: cumulative_score([1], [2], threshold=-1), r"Expected threshold >= 0"),
-        (lambda: mae_by_group([1], [-4]), r"Expected non-negative ages"),
+        (lambda: mae_by_group(y_true=[-4], y_pred=[1]), r"Expected non-negative ages"),
         (lambda: classification_summary([0, 1], [0, 5], labels=["a", "b"]), r"Expected class indices in \[0, 1\]"),
         (lambda: classification_summary([0, 1.5], [0, 1]), r"Expected integer class indices"),
-        (lambda: mae([np.nan], [1.0]), r"Expected finite values in `pred`"),
+        (lambda: mae([1.0], [np.nan]), r"Expected finite values in `y_pred`"),
     ],
 )
 def test_bad_input_raises_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_truth_comes_first_as_in_sklearn():
+    """(y_true, y_pred) everywhere; mae_by_group groups by the TRUE age (issue 20)."""
+    assert mae(y_true=[20, 30], y_pred=[22, 27]) == pytest.approx(2.5)
+    assert cumulative_score(y_true=[20, 30, 40], y_pred=[22, 36, 40]) == pytest.approx(2 / 3)
+    table = mae_by_group(y_true=[5, 5, 40], y_pred=[7, 8, 40], bins="utk4")
+    assert table["n"].tolist() == [2, 0, 1, 0]
+    assert table.loc["0-12", "mae"] == pytest.approx(2.5)
+    assert table.loc["0-12", "bias"] == pytest.approx(2.5)  # y_pred - y_true: over-estimates
+    assert epsilon_error(mean=[20.0], std=[5.0], y_pred=[25.0]) == pytest.approx(1 - np.exp(-0.5))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: mae_by_group([5, 40], [4, 35]),  # the old (pred, true) order must not run silently
+    lambda: epsilon_error([25.0], [20.0], [5.0]),
+])
+def test_asymmetric_scores_are_keyword_only(call):
+    with pytest.raises(TypeError, match="positional argument"):
+        call()
+
+
+def test_classification_summary_golden_values_by_hand():
+    """Independent of scikit-learn (which computes the scores): counted by hand."""
+    summary = classification_summary([0, 0, 1, 1, 2], [0, 1, 1, 1, 0], labels=["a", "b", "c"])
+    assert summary.confusion.to_numpy().tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
+    np.testing.assert_allclose(summary.per_class["precision"], [1 / 2, 2 / 3, 0.0])
+    np.testing.assert_allclose(summary.per_class["recall"], [1 / 2, 1.0, 0.0])
+    np.testing.assert_allclose(summary.per_class["f1"], [0.5, 0.8, 0.0])
+    assert summary.per_class["support"].tolist() == [2, 2, 1]
+    assert summary.accuracy == pytest.approx(3 / 5)
+    assert summary.macro_f1 == pytest.approx(1.3 / 3)

@@ -99,10 +99,11 @@ def test_bin_ages_rejects_negative_and_bad_gap_rule():
         bin_ages([4], "adience", gaps="drop")
 
 
-def test_encode_dex_one_hot():
-    y = encode_dex([0, 37, 37.4, 37.6, 100])
-    assert y.shape == (5, 101) and y.dtype == np.float32
-    assert y.argmax(axis=1).tolist() == [0, 37, 37, 38, 100]
+def test_encode_dex_one_hot_is_the_completed_year():
+    y = encode_dex([0, 37, 37.4, 37.6, 10.5, 17.5, 100])
+    assert y.shape == (7, 101) and y.dtype == np.float32
+    # 10.5 -> 10 and 17.5 -> 17 (np.rint gave 10 and 18: banker's rounding)
+    assert y.argmax(axis=1).tolist() == [0, 37, 37, 37, 10, 17, 100]
     np.testing.assert_array_equal(y.sum(axis=1), 1.0)
 
 
@@ -137,3 +138,20 @@ def test_encode_coral_and_back():
         encode_coral([4], num_classes=4)
     with pytest.raises(ValueError, match=r"Expected integer ranks"):
         encode_coral([1.5], num_classes=4)
+
+
+def test_group_centers_are_the_one_representative_age():
+    """The age a group stands for: its middle; an open group (low, inf) is low + 5."""
+    np.testing.assert_allclose(get_bins("adience").centers,
+                               [1, 5, 10.5, 17.5, 28.5, 40.5, 50.5, 65])
+    assert get_bins([0, 13, 20, 60]).centers.tolist() == [6.0, 16.0, 39.5, 65.0]
+
+
+def test_coral_expected_rank_is_the_sum_of_the_task_probabilities():
+    from agekit.labels import coral_expected_rank
+
+    logits = np.array([[2.0, -1.0, -3.0], [80.0, 80.0, -80.0]])
+    sigmoid = 1 / (1 + np.exp(-logits))
+    np.testing.assert_allclose(coral_expected_rank(logits), sigmoid.sum(axis=1))
+    np.testing.assert_allclose(coral_expected_rank(logits[0]), [sigmoid[0].sum()])
+    assert coral_to_rank(logits).tolist() == [1, 2]  # Cao et al.'s hard count, for comparison

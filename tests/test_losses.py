@@ -61,3 +61,12 @@ def test_label_distribution_loss_is_kl_divergence():
     assert float(from_logits) == pytest.approx(reference, rel=1e-4)
     with pytest.raises(ValueError, match=r"Expected y_true and y_pred with the same number of classes"):
         LabelDistributionLoss()(np.zeros((2, 101)), np.zeros((2, 100)))
+
+
+def test_sparse_coral_labels_are_ages_in_years():
+    """As in CoralMAE: a sparse label is an age; the rank is its completed year - min_age."""
+    logits = np.random.default_rng(3).normal(size=(3, 4)).astype("float32")
+    from_ages = float(CoralLoss(min_age=16)(np.array([[16.0], [20.7], [19.0]]), logits))
+    from_levels = float(CoralLoss(min_age=16)(encode_coral([0, 4, 3], 5), logits))
+    assert from_ages == pytest.approx(from_levels, rel=1e-6)
+    assert CoralLoss(min_age=16).get_config()["min_age"] == 16.0

@@ -77,15 +77,16 @@ def test_coral_mae_over_uneven_batches():
     rng = np.random.default_rng(2)
     logits = rng.normal(size=(16, 100)).astype("float32") * 4
     ages = rng.integers(0, 101, size=16)
-    reference = np.mean(np.abs((logits > 0).sum(axis=1) - ages))
+    expected_rank = (1 / (1 + np.exp(-logits.astype(float)))).sum(axis=1)
+    reference = np.mean(np.abs(expected_rank - ages))
     metric = CoralMAE()
     for y_true, y_pred in _batches(encode_coral(ages, 101), logits):
         metric.update_state(y_true, y_pred)
     assert float(metric.result()) == pytest.approx(reference, rel=1e-6)
 
     offset = CoralMAE(min_age=16, from_logits=False)
-    offset.update_state([[20.0]], [[0.9, 0.9, 0.9, 0.1]])  # rank 3 -> age 19
-    assert float(offset.result()) == pytest.approx(1.0)
+    offset.update_state([[20.0]], [[0.9, 0.9, 0.9, 0.1]])  # expected rank 2.8 -> age 18.8
+    assert float(offset.result()) == pytest.approx(1.2, rel=1e-5)
 
 
 @pytest.mark.parametrize("head", ["dex", "regression", "coral", "bins"])
@@ -101,7 +102,7 @@ def test_binned_accuracy_equals_a_numpy_count(head):
         y_pred, y_true = pred_ages[:, None], true_ages[:, None]
     elif head == "coral":
         y_pred = rng.normal(size=(16, 100)).astype("float32") * 4
-        pred_ages = (y_pred > 0).sum(axis=1)
+        pred_ages = (1 / (1 + np.exp(-y_pred.astype(float)))).sum(axis=1)
         y_true = encode_coral(true_ages, 101)
     else:
         y_pred = _softmax(rng.normal(size=(16, 8))).astype("float32")
@@ -173,3 +174,19 @@ def test_macro_f1_over_batches_matches_sklearn():
     assert float(one_hot.result()) == pytest.approx(reference, rel=1e-5)
     with pytest.raises(ValueError, match=r"Expected y_pred with 7 columns"):
         metric.update_state(y_true, scores[:, :5])
+
+
+def test_coral_age_is_min_age_plus_the_expected_rank_everywhere():
+    """One CORAL age (agekit.labels): the metric, the head and BinnedAccuracy agree."""
+    from agekit.models.heads import Head
+
+    logits = np.array([[2.0, -1.0, -3.0], [0.5, 0.2, -0.1]], dtype="float32")
+    expected = 10 + (1 / (1 + np.exp(-logits.astype(float)))).sum(axis=1)  # 11.197, 11.647
+    head = Head("coral", num_classes=4, min_age=10)
+    np.testing.assert_allclose(head.to_age(logits), expected, rtol=1e-6)
+    metric = CoralMAE(min_age=10)
+    metric.update_state(np.array([[11.0], [13.0]]), logits)  # sparse labels: ages in years
+    assert float(metric.result()) == pytest.approx(np.mean(np.abs(expected - [11.0, 13.0])), rel=1e-5)
+    binned = BinnedAccuracy([[0, 11], [12, 20]], head="coral", min_age=10)
+    binned.update_state(np.array([[11.0], [13.0]]), logits)
+    assert float(binned.result()) == pytest.approx(np.mean(bin_ages(expected, [[0, 11], [12, 20]]) == [0, 1]))

@@ -46,7 +46,7 @@ def _targets(head, ages):
     if head == "regression":
         return ages[:, None]
     if head == "coral":
-        return encode_coral(np.rint(ages), 101)
+        return encode_coral(np.floor(ages), 101)
     return bin_ages(ages, head.split(":")[1])
 
 
@@ -215,3 +215,15 @@ def test_keras_round_trip_is_exact(make, tmp_path):
     assert [layer.kind for layer in loaded.layers if isinstance(layer, Head)] == [
         layer.kind for layer in model.layers if isinstance(layer, Head)
     ]
+
+
+def test_a_bins_head_predicts_the_group_center():
+    """Adience 60+ is one age everywhere: 65 in the loader and in the head (it was 60 here)."""
+    from agekit.datasets.adience import _group_ages
+    from agekit.labels import get_bins
+    from agekit.models.heads import Head
+
+    ages = Head("bins", bins="adience").to_age(np.eye(8))
+    assert ages[-1] == _group_ages()[-1] == 65.0
+    np.testing.assert_allclose(ages, _group_ages())
+    np.testing.assert_allclose(ages, get_bins("adience").centers)

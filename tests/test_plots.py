@@ -98,21 +98,23 @@ def test_plot_mae_by_age_matches_mae_by_group(tmp_path):
     rng = np.random.default_rng(0)
     true = rng.uniform(1, 90, 200)
     pred = true + rng.normal(0, 3, 200) + (true > 60) * 8  # worse on the old
-    figure = plots.plot_mae_by_age(pred, true, bins="utk7", save=tmp_path / "mae.png")
+    figure = plots.plot_mae_by_age(y_true=true, y_pred=pred, bins="utk7", save=tmp_path / "mae.png")
     assert_png(tmp_path / "mae.png")
     ax = figure.axes[0]
-    stats = mae_by_group(pred, true, "utk7")
+    stats = mae_by_group(y_true=true, y_pred=pred, bins="utk7")
     heights = [p.get_height() for p in ax.patches]
     np.testing.assert_allclose(heights, stats["mae"].fillna(0))
     assert [t.get_text() for t in ax.texts] == [f"n={n}" for n in stats["n"]]
     assert ax.get_ylabel() == "MAE (years)" and ax.get_title() == "MAE by age group"
     with pytest.raises(ValueError, match="same length"):
-        plots.plot_mae_by_age([1, 2], [1, 2, 3])
+        plots.plot_mae_by_age(y_true=[1, 2], y_pred=[1, 2, 3])
+    with pytest.raises(TypeError, match="positional"):
+        plots.plot_mae_by_age(pred, true)  # the old (pred, true) order must not draw silently
 
 
 def test_plot_predictions_titles(tmp_path):
     images = np.random.default_rng(0).integers(0, 256, (5, 24, 24, 3)).astype("uint8")
-    figure = plots.plot_predictions(images, [30.04, 41, 12, 70, 5], [29, 35, 12, 60, 5.5],
+    figure = plots.plot_predictions(images, [30.04, 41, 12, 70, 5], y_true=[29, 35, 12, 60, 5.5],
                                     ncols=3, save=tmp_path / "grid.png")
     assert_png(tmp_path / "grid.png")
     titles = [ax.get_title() for ax in figure.axes if ax.images]

@@ -149,3 +149,45 @@ def test_fit_with_a_distribution_strategy_and_mixed_precision(tmp_path):
 def test_read_history_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="history.csv"):
         read_history(tmp_path)
+
+
+def test_fit_honours_learning_rate_on_a_compiled_model(tmp_path):
+    """fit(learning_rate=0.5) on a compiled model trains at 0.5 (it kept compile's 1e-4)."""
+    x, y = _data(n=8, channels=1)
+    model = compile_model(_small(), learning_rate=1e-4)
+    fit(model, (x, y), run_dir=tmp_path / "given", epochs=1, learning_rate=0.5, verbose=0)
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.5)
+    # Without learning_rate, a compiled model keeps its own optimizer's rate.
+    kept = compile_model(_small(), learning_rate=3e-3)
+    fit(kept, (x, y), run_dir=tmp_path / "kept", epochs=1, verbose=0)
+    assert float(keras.ops.convert_to_numpy(kept.optimizer.learning_rate)) == pytest.approx(3e-3)
+    settings = json.loads((tmp_path / "kept" / "settings.json").read_text())
+    assert settings["training"]["stages"][0]["learning_rate"] == pytest.approx(3e-3)
+    # A learning-rate schedule cannot take a number: say so instead of ignoring it.
+    scheduled = _small()
+    scheduled.compile(optimizer=keras.optimizers.Adam(
+        keras.optimizers.schedules.ExponentialDecay(1e-3, 10, 0.9)), loss="categorical_crossentropy")
+    with pytest.raises(TypeError, match=r"Expected learning_rate=None for a model compiled with a "
+                                        r"learning-rate schedule"):
+        fit(scheduled, (x, y), run_dir=tmp_path / "scheduled", epochs=1, learning_rate=0.5)
+
+
+def test_resume_refuses_a_run_folder_made_by_other_settings(tmp_path):
+    """A run folder resumes only the run that made it: same data, model and schedule."""
+    x, y = _data(n=8, channels=1)
+    fit(_small(), (x, y), run_dir=tmp_path, epochs=1, learning_rate=1e-3, verbose=0)
+    other_x, _ = _data(n=8, seed=1, channels=1)
+    wider = basic_cnn(layers=2, base_filters=8, hidden=8, input_shape=(32, 32, 1), head="dex")
+    for what, call in [
+        ("schedule", lambda: fit(_small(), (x, y), run_dir=tmp_path, epochs=1, learning_rate=1e-2)),
+        ("schedule", lambda: fit(_small(), (x, y), run_dir=tmp_path, epochs=2, learning_rate=1e-3)),
+        ("data", lambda: fit(_small(), (other_x, y), run_dir=tmp_path, epochs=1, learning_rate=1e-3)),
+        ("model", lambda: fit(wider, (x, y), run_dir=tmp_path, epochs=1, learning_rate=1e-3)),
+    ]:
+        with pytest.raises(ValueError, match=rf"Expected the settings of the run in .* to resume "
+                                             rf"it, or a new run_dir. Received: other {what}"):
+            call()
+    assert len(read_history(tmp_path)) == 1  # nothing was trained or overwritten
+    # The same settings (a model built again, in the same process) resume: nothing to do.
+    _, history = fit(_small(), (x, y), run_dir=tmp_path, epochs=1, learning_rate=1e-3, verbose=0)
+    assert len(history) == 1

@@ -2,8 +2,8 @@
 
 Two remedies for skewed labels (UTKFace has few children and old people):
 
-- `class_weights(labels)`: weight per class for the loss, the scikit-learn
-  "balanced" rule `n_samples / (n_classes * count(class))`.
+- `class_weights(labels)`: weight per class for the loss, scikit-learn's
+  "balanced" rule `n_samples / (n_classes * count(class))` (`compute_class_weight`).
 - `balanced_groups(df, by)` + `make_dataset(..., balance=by)`: resample so that every
   class is drawn equally often, the UTKFace study's weighted random sampler (each row
   is drawn with probability proportional to 1 / its class size, with replacement).
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from agekit._validation import fail
+from agekit.errors import InvalidValueError
 from agekit.labels import bin_ages
 
 logger = logging.getLogger("agekit.data")
@@ -52,8 +53,13 @@ def class_weights(labels, *, classes=None) -> dict:
     unknown = [c for c in counts.index if c not in classes]
     if unknown:
         fail("labels that are all listed in `classes`", "unlisted labels", unknown)
-    n = float(counts.sum())
-    return {_plain(c): n / (len(classes) * float(counts[c])) for c in classes}
+    from sklearn.utils.class_weight import compute_class_weight
+
+    order = np.arange(len(classes))  # sklearn wants sortable labels: weigh class positions
+    position = {c: i for i, c in enumerate(classes)}
+    weights = compute_class_weight("balanced", classes=order,
+                                   y=np.array([position[c] for c in series]))
+    return {_plain(c): float(w) for c, w in zip(classes, weights)}
 
 
 def _plain(value):
@@ -87,7 +93,7 @@ def balanced_groups(df: pd.DataFrame, by: str) -> tuple:
         groups[known] = bin_ages(ages[known], by[len("bins:") :])
     else:
         if by not in df.columns:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Expected a column to balance by, or \"bins:<scheme>\". "
                 f"Received: balance={by!r}, columns={list(df.columns)}"
             )

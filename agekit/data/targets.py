@@ -7,7 +7,8 @@ A target spec names what a model output learns from a DataFrame row:
   ChaLearn / APPA-REAL when present (rows whose std is missing stay one-hot, stds
   below `MIN_SIGMA` are raised to it), a number uses that sigma for every image.
 - `"regression"`: the age in years, float32.
-- `"coral"`: CORAL levels, `num_classes - 1` binary values; rank = age rounded.
+- `"coral"`: CORAL levels, `num_classes - 1` binary values; rank = the completed year
+  (`floor(age)`, the convention of `agekit.labels`).
 - `"bins:<scheme>"`: the index of the age group (`"bins:utk7"`, `"bins:adience"`, ...);
   plain `"bins"` reads an existing `age_group` column.
 - `"gender"`, `"ethnicity"`: integer class labels; rows where the label is <NA> get
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from agekit._validation import fail
+from agekit.errors import InvalidValueError
 from agekit.labels import bin_ages, encode_coral, encode_dex
 
 MIN_SIGMA = 0.5
@@ -39,7 +41,7 @@ class Targets:
 
 def _column(df, name, spec):
     if name not in df.columns:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected a `{name}` column for target {spec!r}. "
             f"Received: columns={list(df.columns)}"
         )
@@ -126,7 +128,7 @@ def encode_target(
         return _ages(df, spec, num_classes=None, clip_ages=False).astype(np.float32), None
     if spec == "coral":
         ages = _ages(df, spec, num_classes=num_classes, clip_ages=clip_ages)
-        return encode_coral(np.rint(ages), num_classes), None
+        return encode_coral(np.floor(ages), num_classes), None
     if spec == "bins":
         labels, weight = _labels(df, "age_group", spec, np.iinfo(np.int32).max)
         return labels, None if weight.all() else weight

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agekit.errors import InvalidValueError, MissingFileError
+
 logger = logging.getLogger("agekit.datasets")
 
 ERRORS = ("drop", "raise")
@@ -24,7 +26,7 @@ SHOWN_EXAMPLES = 3
 
 def check_errors(errors):
     if errors not in ERRORS:
-        raise ValueError(f"Expected errors to be one of {ERRORS}. Received: errors={errors!r}")
+        raise InvalidValueError(f"Expected errors to be one of {ERRORS}. Received: errors={errors!r}")
     return errors
 
 
@@ -32,9 +34,9 @@ def existing(path, what="file"):
     """`path` as an absolute `Path`; `FileNotFoundError` naming it when it is missing."""
     path = Path(path).expanduser().resolve()
     if what == "folder" and not path.is_dir():
-        raise FileNotFoundError(f"Expected an existing folder. Received: {what}={str(path)!r}")
+        raise MissingFileError(f"Expected an existing folder. Received: {what}={str(path)!r}")
     if what != "folder" and not path.is_file():
-        raise FileNotFoundError(f"Expected an existing file. Received: {what}={str(path)!r}")
+        raise MissingFileError(f"Expected an existing file. Received: {what}={str(path)!r}")
     return path
 
 
@@ -90,7 +92,7 @@ class DropLog:
             value = "" if values is None else f" ({values[i]!r})"
             shown.append(f"{place}{value}")
         if self.errors == "raise":
-            raise ValueError(
+            raise InvalidValueError(
                 f"Expected {expected or reason.replace('_', ' ')}. "
                 f"Received: {reason} at {shown[0]}"
             )
@@ -148,7 +150,7 @@ def read_rows(path, *, columns, drops, sep=",", header="required"):
         lines = f.read().splitlines()
     first = next((i for i, text in enumerate(lines) if text.strip()), None)
     if first is None:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected a header with columns {list(columns)} in {path}. Received: an empty file"
         )
     if sep is None:
@@ -168,7 +170,7 @@ def read_rows(path, *, columns, drops, sep=",", header="required"):
             index = {canonical: i for i, canonical in enumerate(columns)}
             start = first
         else:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Expected columns {list(columns)} in the header of {path} (line {first + 1}). "
                 f"Received: columns={rows[first]}"
             )

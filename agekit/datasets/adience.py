@@ -7,7 +7,7 @@ gender x y dx dy tilt_ang fiducial_yaw_angle fiducial_score`. Images live at
 
 Columns returned: `path`, `age_group` (index into `agekit.labels.AGE_BINS["adience"]`:
 0-2, 4-6, 8-13, 15-20, 25-32, 38-43, 48-53, 60+), `age` (a representative age: the
-middle of the group, 65 for 60+, float64), `age_label` (the raw text), `gender` (`Int8`,
+middle of the group, 65 for 60+: `AgeBins.centers`, float64), `age_label` (the raw text), `gender` (`Int8`,
 0 = male, 1 = female, <NA> for `u` or empty), `subject` (`user_id`), `fold` (0-4),
 `face_id`, `face_box` (`(x, y, x + dx, y + dy)` in the original image).
 
@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from agekit.datasets._common import DropLog, existing, nullable_int, on_disk, read_rows
+from agekit.errors import InvalidValueError
 from agekit.labels import AGE_BINS, bin_ages
 
 logger = logging.getLogger("agekit.datasets")
@@ -50,8 +51,7 @@ _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 
 def _group_ages():
-    scheme = AGE_BINS["adience"]
-    return np.array([lo + 5 if np.isinf(hi) else (lo + hi) / 2 for lo, hi in scheme.ranges])
+    return AGE_BINS["adience"].centers  # the one age of each group (agekit.labels)
 
 
 def parse_adience_ages(labels, *, gaps: str = "drop") -> tuple[np.ndarray, np.ndarray]:
@@ -130,9 +130,9 @@ def load_adience(
     fold_dir = existing(fold_dir, "folder")
     root = fold_dir if images_root is None else existing(images_root, "folder")
     if layout not in LAYOUTS:
-        raise ValueError(f"Expected layout in {sorted(LAYOUTS)}. Received: layout={layout!r}")
+        raise InvalidValueError(f"Expected layout in {sorted(LAYOUTS)}. Received: layout={layout!r}")
     if gaps not in ("drop", "nearest"):
-        raise ValueError(f"Expected gaps to be 'drop' or 'nearest'. Received: gaps={gaps!r}")
+        raise InvalidValueError(f"Expected gaps to be 'drop' or 'nearest'. Received: gaps={gaps!r}")
     folds = list(range(FOLDS)) if folds is None else [int(k) for k in folds]
     drops = DropLog(fold_dir, errors)
     frames = []
@@ -199,7 +199,7 @@ def adience_folds(df: pd.DataFrame) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
         [2, 1, 1]
     """
     if "fold" not in df.columns:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected a DataFrame with a 'fold' column (from load_adience). "
             f"Received: columns={list(df.columns)}"
         )

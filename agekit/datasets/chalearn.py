@@ -32,6 +32,7 @@ from agekit.datasets._common import (
     read_rows,
     to_number,
 )
+from agekit.errors import InvalidValueError, MissingFileError
 
 SPLITS = {"train": "train", "valid": "valid", "val": "valid", "validation": "valid",
           "test": "test"}
@@ -51,7 +52,7 @@ APPA_COLUMNS = {
 
 def _split_name(split):
     if split not in SPLITS:
-        raise ValueError(
+        raise InvalidValueError(
             f"Unknown split. Expected one of {sorted(SPLITS)}. Received: split={split!r}"
         )
     return SPLITS[split]
@@ -64,7 +65,7 @@ def _find(root, names, what):
     for name in wanted:
         if name in found:
             return found[name]
-    raise FileNotFoundError(
+    raise MissingFileError(
         f"Expected {what} {str(root / names[0])!r} (or {names[1:]}). "
         f"Received: no such file in {str(root)!r}"
     )

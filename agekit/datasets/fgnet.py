@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from agekit.datasets._common import DropLog, existing, parse_names
+from agekit.errors import InvalidValueError
 
 NAME_PATTERN = r"^(?P<subject>\d{3})[Aa](?P<age>\d{2})(?P<suffix>[A-Za-z]?)\.[A-Za-z]+$"
 
@@ -48,7 +49,7 @@ def read_pts(path: str | os.PathLike) -> np.ndarray:
     except ValueError:
         points = None
     if not brace or not end or count is None or points is None or len(points) != count:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected a .pts file with 'n_points: N' and N 'x y' lines between braces. "
             f"Received: path={str(path)!r}"
         )

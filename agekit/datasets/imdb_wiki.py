@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from agekit.datasets._common import DropLog, existing, nullable_int
+from agekit.errors import InvalidTypeError, InvalidValueError
 
 MATLAB_EPOCH = 719_529  # MATLAB datenum of 1970-01-01 (= date.fromordinal(dob - 366))
 REQUIRED_FIELDS = ("dob", "photo_taken", "full_path", "gender", "face_location",
@@ -68,7 +69,7 @@ class CleaningRules:
 
     def __post_init__(self):
         if not self.min_age <= self.max_age:
-            raise ValueError(
+            raise InvalidValueError(
                 "Expected min_age <= max_age. "
                 f"Received: min_age={self.min_age}, max_age={self.max_age}"
             )
@@ -81,7 +82,7 @@ class CleaningRules:
         if name == "yu4u":
             return cls(min_face_score=1.0, max_age=100, mid_year_birthdays=True,
                        require_gender=True)
-        raise ValueError(
+        raise InvalidValueError(
             f"Unknown cleaning preset. Expected 'seed', 'yu4u' or a CleaningRules. "
             f"Received: rules={name!r}"
         )
@@ -94,7 +95,7 @@ def read_imdb_struct(mat_path):
     try:
         mat = loadmat(mat_path, squeeze_me=True)
     except (ValueError, TypeError, OSError, NotImplementedError) as error:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected a MATLAB .mat file (v5 or v7). Received: mat_path={str(mat_path)!r} "
             f"({error})"
         ) from error
@@ -103,12 +104,12 @@ def read_imdb_struct(mat_path):
     struct = mat.get(key)
     names = getattr(getattr(struct, "dtype", None), "names", None)
     if names is None:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected an 'imdb' or 'wiki' struct in {mat_path}. Received: variables={keys}"
         )
     missing = [f for f in REQUIRED_FIELDS if f not in names]
     if missing:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected the fields {list(REQUIRED_FIELDS)} in the {key!r} struct of "
             f"{mat_path}. Received: fields={list(names)} (missing {missing})"
         )
@@ -123,7 +124,7 @@ def read_imdb_struct(mat_path):
         if value.dtype != object:
             value = value.ravel()
         if len(value) != n:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Expected every field of the {key!r} struct in {mat_path} to hold one "
                 f"value per row ({n}). Received: len({name})={len(value)}"
             )
@@ -228,7 +229,7 @@ def load_imdb_wiki(
     if isinstance(rules, str):
         rules = CleaningRules.preset(rules)
     elif not isinstance(rules, CleaningRules):
-        raise TypeError(
+        raise InvalidTypeError(
             f"Expected rules as 'seed', 'yu4u' or a CleaningRules. Received: rules={rules!r}"
         )
     root = mat_path.parent if images_root is None else existing(images_root, "folder")

@@ -20,6 +20,7 @@ from agekit.datasets.folders import load_image_folders
 from agekit.datasets.imdb_wiki import load_imdb_wiki
 from agekit.datasets.synthetic import FORMATS, make_synthetic
 from agekit.datasets.utkface import load_utkface
+from agekit.errors import InvalidValueError, MissingFileError
 
 logger = logging.getLogger("agekit.datasets")
 
@@ -35,8 +36,8 @@ def _load_splits(loader):
             frame = loader(root, name, **kwargs)
             frames.append(frame.assign(split=name))
         if not frames:
-            raise FileNotFoundError(f"Expected `*{SPLITS[0]}*.csv` label files in the folder. "
-                                    f"Received: root={str(root)!r}")
+            raise MissingFileError(f"Expected `*{SPLITS[0]}*.csv` label files in the folder. "
+                                   f"Received: root={str(root)!r}")
         df = pd.concat(frames, ignore_index=True)
         df.attrs["dropped"] = _sum_counts(f.attrs.get("dropped", {}) for f in frames)
         df.attrs["incomplete"] = _sum_counts(f.attrs.get("incomplete", {}) for f in frames)
@@ -61,8 +62,8 @@ def _load_imdb_wiki(root, **kwargs):
     if root.is_dir():
         mats = sorted(root.rglob("*.mat"))
         if len(mats) != 1:
-            raise FileNotFoundError(f"Expected one `.mat` file under the folder (or the `.mat` "
-                                    f"path itself); found {len(mats)}. Received: root={str(root)!r}")
+            raise MissingFileError(f"Expected one `.mat` file under the folder (or the `.mat` "
+                                   f"path itself); found {len(mats)}. Received: root={str(root)!r}")
         root = mats[0]
     return load_imdb_wiki(root, **kwargs)
 
@@ -93,8 +94,8 @@ def parse_data_spec(spec: str) -> tuple[str, str | None]:
         ('utkface', '/data/UTKFace')
     """
     if not isinstance(spec, str) or not spec:
-        raise ValueError(f"Expected FORMAT or FORMAT:PATH, e.g. 'utkface:/data/UTKFace'. "
-                         f"Received: spec={spec!r}")
+        raise InvalidValueError(f"Expected FORMAT or FORMAT:PATH, e.g. 'utkface:/data/UTKFace'. "
+                                f"Received: spec={spec!r}")
     format, _, root = spec.partition(":")
     return format, (root or None)
 
@@ -134,15 +135,15 @@ def load_dataset(
         ['test', 'train', 'valid']
     """
     if format not in LOADERS:
-        raise ValueError(f"Unknown dataset format. Expected one of {FORMATS}. "
-                         f"Received: format={format!r}")
+        raise InvalidValueError(f"Unknown dataset format. Expected one of {FORMATS}. "
+                                f"Received: format={format!r}")
     synthetic = root is None
     if synthetic:
         out_dir = synthetic_dir or tempfile.mkdtemp(prefix=f"agekit-{format}-")
         root = make_synthetic(out_dir, n, format=format, seed=seed, image_size=image_size)
     elif not Path(root).expanduser().exists():
-        raise FileNotFoundError(f"Expected an existing folder or file for the {format} data. "
-                                f"Received: root={str(root)!r}")
+        raise MissingFileError(f"Expected an existing folder or file for the {format} data. "
+                               f"Received: root={str(root)!r}")
     df = LOADERS[format](root, **loader_kwargs)
     df.attrs["format"] = format
     df.attrs["synthetic"] = synthetic

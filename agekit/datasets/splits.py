@@ -10,6 +10,7 @@ allow). Rows without a group id (NaN / <NA>) count as a group of their own.
 import numpy as np
 import pandas as pd
 
+from agekit.errors import InvalidValueError
 from agekit.labels import AgeBins, bin_ages, get_bins
 
 DEFAULT_BINS = AgeBins.from_edges(range(0, 100, 10), name="decades")
@@ -17,7 +18,7 @@ DEFAULT_BINS = AgeBins.from_edges(range(0, 100, 10), name="decades")
 
 def _fraction(value, name):
     if not 0 <= value < 1:
-        raise ValueError(f"Expected {name} in [0, 1). Received: {name}={value!r}")
+        raise InvalidValueError(f"Expected {name} in [0, 1). Received: {name}={value!r}")
     return float(value)
 
 
@@ -28,7 +29,7 @@ def _group_codes(df, groups):
     if groups is False:
         return None
     if groups not in df.columns:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected `groups` to name a column of df. Received: groups={groups!r}, "
             f"columns={list(df.columns)}"
         )
@@ -44,13 +45,13 @@ def _strata(df, stratify, bins):
     if stratify is None:
         return np.zeros(len(df), dtype=np.int64)
     if stratify not in df.columns:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected `stratify` to name a column of df. Received: stratify={stratify!r}, "
             f"columns={list(df.columns)}"
         )
     values = df[stratify]
     if values.isna().any():
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected no missing values in the stratify column. Received: "
             f"{int(values.isna().sum())} missing in {stratify!r}"
         )
@@ -81,10 +82,10 @@ def split_labels(
     """
     val, test = _fraction(val, "val"), _fraction(test, "test")
     if val + test >= 1:
-        raise ValueError(f"Expected val + test < 1. Received: val={val}, test={test}")
+        raise InvalidValueError(f"Expected val + test < 1. Received: val={val}, test={test}")
     n = len(df)
     if n == 0:
-        raise ValueError("Expected a DataFrame with at least one row. Received: len(df)=0")
+        raise InvalidValueError("Expected a DataFrame with at least one row. Received: len(df)=0")
     strata = _strata(df, stratify, bins)
     codes = _group_codes(df, groups)
     if codes is None:
@@ -161,7 +162,7 @@ def leave_one_subject_out(
         [2, 1]
     """
     if groups not in df.columns:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected a DataFrame with a {groups!r} column. Received: columns={list(df.columns)}"
         )
     return [(df[df[groups] != s], df[df[groups] == s]) for s in pd.unique(df[groups].dropna())]

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from agekit.datasets._faces import Identity, draw_face, write_image
+from agekit.errors import InvalidValueError
 from agekit.labels import AGE_BINS
 
 logger = logging.getLogger("agekit.datasets")
@@ -82,11 +83,11 @@ def make_synthetic(
         8
     """
     if format not in FORMATS:
-        raise ValueError(f"Unknown `format`. Expected one of {FORMATS}. Received: format={format!r}")
+        raise InvalidValueError(f"Unknown `format`. Expected one of {FORMATS}. Received: format={format!r}")
     if int(n) != n or n < 1:
-        raise ValueError(f"Expected a positive integer n. Received: n={n!r}")
+        raise InvalidValueError(f"Expected a positive integer n. Received: n={n!r}")
     if metadata_only and format not in METADATA_FORMATS:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected metadata_only=True only with a format that keeps labels apart from "
             f"the images {METADATA_FORMATS}. Received: format={format!r}"
         )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agekit._validation import fail
+from agekit.errors import InvalidValueError, MissingFileError
 
 # Formats whose images are already face crops: no detection needed before training.
 CROPPED_FORMATS = ("utkface", "adience", "folders")
@@ -339,11 +340,11 @@ class Experiment:
 
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"Expected a TOML configuration file. Received: path={str(path)!r}")
+            raise MissingFileError(f"Expected a TOML configuration file. Received: path={str(path)!r}")
         try:
             settings = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as error:
-            raise ValueError(f"Expected a valid TOML file. Received: path={str(path)!r} ({error})") from None
+            raise InvalidValueError(f"Expected a valid TOML file. Received: path={str(path)!r} ({error})") from None
         return cls.from_dict(settings)
 
     def to_dict(self) -> dict:

@@ -32,13 +32,13 @@ def draw_figures(run_dir, table, splits, *, bins="utk7") -> dict:
     sample = table.head(12)
     drawings = {
         "history": lambda path: plots.plot_history(run_dir, save=path),
-        "mae_by_age": lambda path: plots.plot_mae_by_age(pred, true, bins=bins, save=path),
+        "mae_by_age": lambda path: plots.plot_mae_by_age(y_true=true, y_pred=pred, bins=bins, save=path),
         "confusion": lambda path: plots.plot_confusion(bin_ages(true, bins), bin_ages(pred, bins),
                                                        labels=bin_labels(bins), save=path),
         "age_distribution": lambda path: plots.plot_age_distribution(splits, save=path),
         "predictions": lambda path: plots.plot_predictions(
             [read_image(p) for p in sample["path"]], sample["pred_age"].to_numpy(float),
-            sample["age"].to_numpy(float), save=path),
+            y_true=sample["age"].to_numpy(float), save=path),
     }
     paths = {}
     for name, draw in drawings.items():

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from agekit._validation import fail
+from agekit.errors import InvalidValueError
 from agekit.experiment.config import (
     CROPPED_FORMATS,
     DataConfig,
@@ -218,7 +219,7 @@ def _check_run_dir(run_dir: Path, settings: dict):
     saved = run_dir / "experiment.json"
     if saved.is_file() and json.loads(saved.read_text()) != settings:
         # fit resumes whatever a run folder holds: never resume another experiment's run
-        raise ValueError(f"Expected a new run folder, or one of this same experiment to resume. "
+        raise InvalidValueError(f"Expected a new run folder, or one of this same experiment to resume. "
                          f"Received: run_dir={str(run_dir)!r} (it holds a run of other settings, "
                          f"see its experiment.json)")
     saved.write_text(json.dumps(settings, indent=2))
@@ -282,7 +283,9 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
 
     monitor = train_config.monitor or monitor_of(spec)
     model, history = fit(make, train_ds, val_ds, run_dir=run_dir, epochs=train_config.epochs,
-                         schedule=_schedule(train_config), learning_rate=train_config.learning_rate,
+                         schedule=_schedule(train_config),
+                         # the model is compiled with its rate (or schedule); stages bring their own
+                         learning_rate=train_config.learning_rate if train_config.schedule else None,
                          patience=train_config.patience, monitor=monitor,
                          callbacks=_callbacks(train_config, monitor), verbose=verbose)
     set_card(model, age_range=(float(train["age"].min()), float(train["age"].max())),

@@ -11,6 +11,8 @@ import importlib.util
 import os
 from pathlib import Path
 
+from agekit.errors import MissingFileError
+
 _FILES = {
     "cnn": "mmod_human_face_detector.dat",
     "landmarks_68": "shape_predictor_68_face_landmarks.dat",
@@ -46,7 +48,7 @@ def model_path(name: str) -> Path:
         folder = Path(next(iter(spec.submodule_search_locations))) / "models"
     path = folder / filename
     if not path.is_file():
-        raise FileNotFoundError(f"Expected dlib model file {filename}. Received: path={str(path)!r}")
+        raise MissingFileError(f"Expected dlib model file {filename}. Received: path={str(path)!r}")
     return path
 
 

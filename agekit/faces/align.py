@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from agekit._validation import fail
+from agekit.errors import InvalidValueError
 from agekit.faces import _models
 from agekit.faces.crop import _check_size, _pad_mode, margin_fraction, resize_square
 from agekit.faces.detect import FaceBox
@@ -57,7 +58,7 @@ def eye_centers(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`(left, right)` eye centres in image order (left = smaller x) from 68 or 5 points."""
     landmarks = np.asarray(landmarks, dtype=np.float64)
     if landmarks.ndim != 2 or landmarks.shape[1] != 2 or landmarks.shape[0] not in _EYES:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected landmarks of shape (68, 2) or (5, 2). Received: landmarks.shape={landmarks.shape}"
         )
     first, second = (landmarks[s].mean(axis=0) for s in _EYES[landmarks.shape[0]])

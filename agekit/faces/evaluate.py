@@ -10,6 +10,7 @@ import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from agekit.errors import MissingFileError
 from agekit.faces.detect import FaceBox, detect_faces
 
 
@@ -23,7 +24,7 @@ def read_imglab_boxes(xml_path: str | os.PathLike) -> dict:
     """
     xml_path = Path(xml_path)
     if not xml_path.is_file():
-        raise FileNotFoundError(f"Expected an imglab XML file. Received: path={str(xml_path)!r}")
+        raise MissingFileError(f"Expected an imglab XML file. Received: path={str(xml_path)!r}")
     boxes = {}
     for image in ET.parse(xml_path).getroot().iter("image"):
         boxes[image.get("file")] = [

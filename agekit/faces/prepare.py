@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from agekit._validation import fail
+from agekit.errors import InvalidValueError
 from agekit.faces import _manifest
 from agekit.faces.align import align_face, face_landmarks
 from agekit.faces.crop import _check_size, crop_face, margin_fraction
@@ -224,7 +225,7 @@ def _check_settings(out_dir, settings, resume):
         found = json.loads(path.read_text())
         changed = sorted(k for k in wanted.keys() | found.keys() if found.get(k) != wanted.get(k))
         if changed:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Expected the settings of the run being resumed in {str(out_dir)!r} (or "
                 f"resume=False to start over). Received: changed options {changed}"
             )

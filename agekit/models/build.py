@@ -13,6 +13,7 @@ from pathlib import Path
 import keras
 
 from agekit._validation import fail
+from agekit.errors import InvalidValueError, MissingFileError
 from agekit.models.card import image_input, model_input_shape, set_card
 from agekit.models.heads import Head, head_loss_and_metrics, heads_of, parse_head
 
@@ -50,7 +51,7 @@ def _check_weights(weights, input_shape):
         return weights
     path = Path(weights)
     if not path.is_file():
-        raise FileNotFoundError(
+        raise MissingFileError(
             "Expected weights='imagenet', None, or the path of a weights file. "
             f"Received: weights={str(weights)!r} (no such file)"
         )
@@ -120,11 +121,11 @@ def build_model(
         ('block5_conv1', (None, 101))
     """
     if backbone not in BACKBONES:
-        raise ValueError(
+        raise InvalidValueError(
             f"Unknown `backbone`. Expected one of {sorted(BACKBONES)}. Received: backbone={backbone!r}"
         )
     if top not in TOPS:
-        raise ValueError(f"Unknown `top`. Expected one of {TOPS}. Received: top={top!r}")
+        raise InvalidValueError(f"Unknown `top`. Expected one of {TOPS}. Received: top={top!r}")
     if not 0 <= dropout < 1:
         fail("0 <= dropout < 1", "dropout", dropout)
     kind, bins = parse_head(head)

@@ -19,6 +19,7 @@ Remember to compile again after changing what is trainable (`compile_model`).
 import keras
 
 from agekit._validation import fail
+from agekit.errors import InvalidValueError
 from agekit.models.card import Preprocess
 from agekit.models.heads import Head
 
@@ -78,7 +79,7 @@ def set_trainable(model, *, last=None, from_layer=None, train_batchnorm=True):
         ['block5_conv1', 'block5_conv2', 'block5_conv3']
     """
     if (last is None) == (from_layer is None):
-        raise ValueError(
+        raise InvalidValueError(
             "Expected exactly one of `last` and `from_layer`. "
             f"Received: last={last!r}, from_layer={from_layer!r}"
         )
@@ -95,7 +96,7 @@ def set_trainable(model, *, last=None, from_layer=None, train_batchnorm=True):
     else:
         names = [layer.name for layer in model.layers]
         if from_layer not in names:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Expected the name of a layer of {model.name!r}, such as {names[-3]!r}. "
                 f"Received: from_layer={from_layer!r}"
             )

@@ -8,8 +8,11 @@ Kinds:
 - `"dex"`: softmax over the ages 0..100 (Rothe et al. DEX); expected value = age.
 - `"regression"`: one linear unit, the age in years.
 - `"coral"`: CORAL (Cao et al. 2020): one weight vector shared by all K-1 binary tasks
-  plus K-1 biases; outputs the K-1 logits.
-- `"bins"`: softmax over the groups of an age-bin scheme (`bins` names it).
+  plus K-1 biases; outputs the K-1 logits; age = `min_age` + the expected rank.
+- `"bins"`: softmax over the groups of an age-bin scheme (`bins` names it); age = the
+  center of the most probable group (`AgeBins.centers`: Adience "60+" is 65).
+
+How an output becomes an age follows the conventions of `agekit.labels`.
 - `"class"`: softmax over `num_classes` labels (gender, ethnicity, ...).
 """
 
@@ -19,8 +22,9 @@ from keras import ops
 
 from agekit import labels as _labels
 from agekit._validation import fail
+from agekit.errors import InvalidValueError
 from agekit.losses import CoralLoss
-from agekit.metrics import CoralMAE, ExpectedAgeMAE, MacroF1
+from agekit.metrics.keras_metrics import CoralMAE, ExpectedAgeMAE, MacroF1
 
 KINDS = ("dex", "regression", "coral", "bins", "class")
 
@@ -101,18 +105,21 @@ class Head(keras.layers.Layer):
         }
 
     def to_age(self, outputs):
-        """Turn this head's outputs (numpy) into ages in years (not for `"class"`)."""
+        """Turn this head's outputs (numpy) into ages in years (not for `"class"`).
+
+        DEX: `min_age` + the expected class; CORAL: `min_age` + the expected rank (the
+        sum of the task probabilities); bins: the center of the most probable group
+        (see the conventions of `agekit.labels`).
+        """
         outputs = np.asarray(outputs, dtype=np.float64)
         if self.kind == "dex":
             return self.min_age + _labels.expected_age(outputs, normalize=True)
         if self.kind == "regression":
             return outputs.reshape(-1)
         if self.kind == "coral":
-            return self.min_age + _labels.coral_to_rank(outputs)
+            return self.min_age + _labels.coral_expected_rank(outputs)
         if self.kind == "bins":
-            scheme = _labels.get_bins(self.bins)
-            lows, highs = scheme.lows, np.where(np.isinf(scheme.highs), scheme.lows, scheme.highs)
-            return ((lows + highs) / 2)[outputs.argmax(axis=-1)]
+            return _labels.get_bins(self.bins).centers[outputs.argmax(axis=-1)]
         fail("an age head (dex, regression, coral or bins)", "kind", self.kind)
 
 
@@ -149,7 +156,7 @@ def parse_head(head):
         _labels.get_bins(scheme)
         return kind, scheme
     if kind not in ("dex", "regression", "coral") or scheme:
-        raise ValueError(
+        raise InvalidValueError(
             "Unknown `head`. Expected 'dex', 'regression', 'coral' or 'bins:<scheme>'. "
             f"Received: head={head!r}"
         )
@@ -174,7 +181,7 @@ def head_loss_and_metrics(head):
     if head.kind == "regression":
         return "mae", [keras.metrics.MeanAbsoluteError(name="mae")]
     if head.kind == "coral":
-        return CoralLoss(), [CoralMAE(min_age=head.min_age)]
+        return CoralLoss(min_age=head.min_age), [CoralMAE(min_age=head.min_age)]
     return "sparse_categorical_crossentropy", [
         keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
         MacroF1(head.num_classes),

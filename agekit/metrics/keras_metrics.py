@@ -1,10 +1,11 @@
-"""How agekit judges a model: Keras metrics for training and functions for evaluation.
+"""Keras metrics for training: exact over an epoch, under every Keras backend.
 
 Keras metrics (written with `keras.ops`, so they run under TensorFlow, JAX and PyTorch;
 registered for `.keras` files under the package name "agekit"):
 
 - `ExpectedAgeMAE`: DEX. Softmax over ages -> expected age sum(p * age) -> |error|.
-- `CoralMAE`: CORAL. Predicted rank = number of binary tasks with p > 0.5.
+- `CoralMAE`: CORAL. Predicted age = min_age + expected rank (sum of the task
+  probabilities), as `Head.to_age` and the conventions of `agekit.labels`.
 - `BinnedAccuracy`: the share of samples whose predicted age falls in the true age's
   group (Adience, UTK7, ...), for any head.
 - `MacroF1`: macro-averaged F1 of a class head (age bins, gender, ethnicity).
@@ -12,23 +13,22 @@ registered for `.keras` files under the package name "agekit"):
 All are stateful: the value after an epoch is computed over every sample of the epoch
 (weighted by `sample_weight`), never as a mean of batch means.
 
-Plain functions on arrays for evaluation: `mae`, `epsilon_error` (ChaLearn LAP),
-`cumulative_score`, `mae_by_group`, `classification_summary`.
+The plain functions on arrays for evaluation (`mae`, `epsilon_error`, ...) live in
+`agekit.metrics.scores`, which imports no TensorFlow or Keras.
 
 Labels accepted by the metrics: a *distribution* over the classes (one-hot, or a
 Gaussian label distribution; the true age is its expected value), or *sparse* labels,
-which are ages in years (with the default DEX grid 0..100 the integer class k is age k).
+which are ages in years (with the default DEX grid 0..100 the integer class k is age k;
+for CORAL too: sparse CORAL labels are ages, never ranks).
 """
-
-from dataclasses import dataclass
 
 import keras
 import numpy as np
-import pandas as pd
 from keras import ops
 
 from agekit import labels as _labels
-from agekit._validation import as_float_array, fail, same_length
+from agekit._validation import fail
+from agekit.errors import InvalidValueError
 
 HEADS = ("dex", "regression", "coral", "bins")
 
@@ -40,7 +40,7 @@ def _static_check(y_true, y_pred, *, what):
     """Raise a ValueError when the (static) batch sizes of y_true and y_pred differ."""
     true_n, pred_n = tuple(y_true.shape)[:1], tuple(y_pred.shape)[:1]
     if true_n and pred_n and None not in (true_n[0], pred_n[0]) and true_n != pred_n:
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected y_true and y_pred with the same batch size for {what}. "
             f"Received: y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}"
         )
@@ -55,7 +55,7 @@ def _is_distribution(y_true, num_classes):
 def _sparse(y_true, what):
     shape = tuple(y_true.shape)
     if len(shape) >= 2 and shape[-1] not in (1, None):
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected y_true as sparse ages of shape (batch,) or (batch, 1), or as a "
             f"distribution over the {what} classes. Received: y_true.shape={shape}"
         )
@@ -83,7 +83,7 @@ def _ages_tensor(ages, y_pred, name):
     if ages is None:
         return ops.arange(num_classes, dtype="float32"), num_classes
     if num_classes is not None and num_classes != len(ages):
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected y_pred with one column per age ({len(ages)}) for {name}. "
             f"Received: y_pred.shape={tuple(y_pred.shape)}"
         )
@@ -91,8 +91,9 @@ def _ages_tensor(ages, y_pred, name):
 
 
 def _coral_rank(y_pred, from_logits):
-    threshold = 0.0 if from_logits else 0.5
-    return ops.sum(ops.cast(ops.cast(y_pred, "float32") > threshold, "float32"), axis=-1)
+    """Expected CORAL rank: the sum of the task probabilities (`labels.coral_expected_rank`)."""
+    y_pred = ops.cast(y_pred, "float32")
+    return ops.sum(ops.sigmoid(y_pred) if from_logits else y_pred, axis=-1)
 
 
 def _coral_true_age(y_true, num_tasks, min_age):
@@ -182,16 +183,17 @@ class ExpectedAgeMAE(_SampleMean):
 class CoralMAE(_SampleMean):
     """CORAL mean absolute error in years.
 
-    The predicted age is `min_age + (number of binary tasks with p > 0.5)`, as in
-    Cao et al. (2020). `y_pred` holds the K-1 task logits (or probabilities with
-    `from_logits=False`); `y_true` holds the K-1 binary levels (`encode_coral`) or
-    sparse ages in years.
+    The predicted age is `min_age` + the expected rank, the sum of the K-1 task
+    probabilities, as `Head.to_age` reports it (the conventions of `agekit.labels`;
+    Cao et al. 2020 count the tasks with p > 0.5 instead: `labels.coral_to_rank`).
+    `y_pred` holds the K-1 task logits (or probabilities with `from_logits=False`);
+    `y_true` holds the K-1 binary levels (`encode_coral`) or sparse ages in years.
 
     Example:
         >>> m = CoralMAE()
-        >>> m.update_state([[1.0, 1.0, 0.0]], [[2.0, -1.0, -3.0]])
+        >>> m.update_state([[1.0, 1.0, 0.0]], [[80.0, 0.0, -80.0]])  # expected rank 1.5
         >>> float(m.result())
-        1.0
+        0.5
     """
 
     def __init__(self, *, min_age=0.0, from_logits=True, name="coral_mae", dtype=None):
@@ -216,7 +218,7 @@ class BinnedAccuracy(_SampleMean):
 
     - `"dex"`: expected age of the softmax, then binned (labels as `ExpectedAgeMAE`).
     - `"regression"`: the predicted age, binned; `y_true` are ages.
-    - `"coral"`: the CORAL rank plus `min_age`, binned (labels as `CoralMAE`).
+    - `"coral"`: `min_age` + the expected CORAL rank, binned (labels as `CoralMAE`).
     - `"bins"`: `y_pred` is a softmax over the groups; `y_true` is the group index or
       a one-hot over the groups.
 
@@ -266,7 +268,7 @@ class BinnedAccuracy(_SampleMean):
         if self.head == "bins":
             num_bins = len(self.bins)
             if tuple(y_pred.shape)[-1] not in (None, num_bins):
-                raise ValueError(
+                raise InvalidValueError(
                     f"Expected y_pred with one column per group ({num_bins}) for "
                     f"{self.name}. Received: y_pred.shape={tuple(y_pred.shape)}"
                 )
@@ -341,7 +343,7 @@ class MacroF1(keras.metrics.Metric):
         _static_check(y_true, y_pred, what=self.name)
         k = self.num_classes
         if tuple(y_pred.shape)[-1] not in (None, k):
-            raise ValueError(
+            raise InvalidValueError(
                 f"Expected y_pred with {k} columns for {self.name}. "
                 f"Received: y_pred.shape={tuple(y_pred.shape)}"
             )
@@ -373,192 +375,4 @@ class MacroF1(keras.metrics.Metric):
         return {**super().get_config(), "num_classes": self.num_classes}
 
 
-# -------------------------------------------------------------- functions on arrays
-
-
-def _pair(pred, true, names=("pred", "true")):
-    pred = np.ravel(as_float_array(pred, names[0])) if np.ndim(pred) else np.atleast_1d(
-        as_float_array(pred, names[0])
-    )
-    true = np.ravel(as_float_array(true, names[1])) if np.ndim(true) else np.atleast_1d(
-        as_float_array(true, names[1])
-    )
-    same_length(**{names[0]: pred, names[1]: true})
-    if len(pred) == 0:
-        fail("at least one sample", names[0], pred)
-    return pred, true
-
-
-def mae(pred, true):
-    """Mean absolute error in years.
-
-    Example:
-        >>> mae([20, 30], [22, 27])
-        2.5
-    """
-    pred, true = _pair(pred, true)
-    return float(np.mean(np.abs(pred - true)))
-
-
-def epsilon_error(pred, mean, std):
-    """ChaLearn LAP apparent-age error: mean of 1 - exp(-(x - mu)^2 / (2 sigma^2)).
-
-    Args:
-        pred: Predicted ages x.
-        mean: Mean apparent age mu of each image (the voters' mean).
-        std: Standard deviation sigma of the votes (must be > 0).
-
-    Returns:
-        The error averaged over images, in [0, 1]: 0 is perfect.
-
-    Example:
-        >>> round(epsilon_error([25.0], [20.0], [5.0]), 4)
-        0.3935
-    """
-    pred, mean = _pair(pred, mean, ("pred", "mean"))
-    _, std = _pair(pred, std, ("pred", "std"))
-    if np.any(std <= 0):
-        fail("std > 0 for every image", "std", std[std <= 0])
-    return float(np.mean(1.0 - np.exp(-((pred - mean) ** 2) / (2.0 * std**2))))
-
-
-def cumulative_score(pred, true, threshold=5):
-    """Share of samples whose absolute error is at most `threshold` years.
-
-    Args:
-        threshold: A number of years, or a sequence of them for a CS curve.
-
-    Returns:
-        A float, or an array with one score per threshold.
-
-    Example:
-        >>> cumulative_score([20, 30, 40], [22, 36, 40], threshold=5)
-        0.6666666666666666
-    """
-    pred, true = _pair(pred, true)
-    thresholds = as_float_array(threshold, "threshold")
-    if np.any(thresholds < 0):
-        fail("threshold >= 0", "threshold", threshold)
-    errors = np.abs(pred - true)
-    scores = (errors[None, :] <= np.atleast_1d(thresholds)[:, None]).mean(axis=1)
-    return float(scores[0]) if thresholds.ndim == 0 else scores
-
-
-def mae_by_group(pred, true, bins="utk7"):
-    """MAE per age group of the true age.
-
-    Returns:
-        DataFrame indexed by group label with columns `n`, `mae` and `bias` (mean of
-        pred - true; positive means over-estimation). Empty groups have n=0 and NaN.
-
-    Example:
-        >>> mae_by_group([5, 40], [4, 35], bins="utk4")["mae"].tolist()[:2]
-        [1.0, nan]
-    """
-    pred, true = _pair(pred, true)
-    scheme = _labels.get_bins(bins)
-    group = _labels.bin_ages(true, scheme)
-    frame = pd.DataFrame({"group": group, "error": pred - true})
-    stats = frame.groupby("group")["error"].agg(
-        n="size", mae=lambda e: np.abs(e).mean(), bias="mean"
-    )
-    stats = stats.reindex(range(len(scheme)))
-    stats["n"] = stats["n"].fillna(0).astype(int)
-    stats.index = pd.Index(scheme.labels, name="group")
-    return stats
-
-
-@dataclass(frozen=True)
-class ClassificationSummary:
-    """Accuracy, macro-F1, per-class scores and confusion matrix of a classifier."""
-
-    accuracy: float
-    macro_f1: float
-    per_class: pd.DataFrame
-    confusion: pd.DataFrame
-
-    def __str__(self):
-        return (
-            f"accuracy {self.accuracy:.4f}, macro-F1 {self.macro_f1:.4f}\n"
-            f"{self.per_class.round(4).to_string()}"
-        )
-
-
-def classification_summary(y_true, y_pred, labels=None):
-    """Accuracy, macro-F1, per-class precision / recall / F1 and the confusion matrix.
-
-    Args:
-        y_true: Class indices.
-        y_pred: Class indices, or `(n, k)` scores / probabilities (argmax is taken).
-        labels: Class names for indices 0..k-1 (such as `agekit.labels.bin_labels("utk7")`
-            or a scheme name). Without it the classes are the sorted values seen.
-
-    Returns:
-        `ClassificationSummary`. Macro-F1 averages the F1 of every class that occurs in
-        `y_true` or `y_pred` (scikit-learn's `average="macro"`); a class never predicted
-        has precision 0.
-
-    Example:
-        >>> s = classification_summary([0, 1, 1], [0, 1, 0], labels=["young", "old"])
-        >>> round(s.macro_f1, 4), s.confusion.loc["old", "young"]
-        (0.6667, 1)
-    """
-    y_pred = np.asarray(y_pred)
-    if y_pred.ndim == 2:
-        y_pred = as_float_array(y_pred, "y_pred").argmax(axis=1)
-    y_true, y_pred = _pair(y_true, y_pred, ("y_true", "y_pred"))
-    if np.any(y_true != np.round(y_true)) or np.any(y_pred != np.round(y_pred)):
-        fail("integer class indices", "y_true/y_pred", np.concatenate([y_true, y_pred]))
-    y_true, y_pred = y_true.astype(np.int64), y_pred.astype(np.int64)
-    if isinstance(labels, str):
-        labels = _labels.bin_labels(labels)
-    if labels is None:
-        classes = np.unique(np.concatenate([y_true, y_pred]))
-        names = [str(c) for c in classes]
-    else:
-        names = [str(n) for n in labels]
-        classes = np.arange(len(names))
-        unknown = np.setdiff1d(np.concatenate([y_true, y_pred]), classes)
-        if len(unknown):
-            fail(f"class indices in [0, {len(names) - 1}] for {len(names)} labels",
-                 "indices", unknown)
-    index = {c: i for i, c in enumerate(classes)}
-    k = len(classes)
-    t = np.array([index[c] for c in y_true])
-    p = np.array([index[c] for c in y_pred])
-    confusion = np.bincount(t * k + p, minlength=k * k).reshape(k, k)
-    tp = np.diag(confusion).astype(float)
-    support, predicted = confusion.sum(axis=1), confusion.sum(axis=0)
-    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
-    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
-    denom = precision + recall
-    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(k), where=denom > 0)
-    seen = (support > 0) | (predicted > 0)
-    per_class = pd.DataFrame(
-        {"precision": precision, "recall": recall, "f1": f1, "support": support},
-        index=pd.Index(names, name="class"),
-    )
-    return ClassificationSummary(
-        accuracy=float(tp.sum() / len(t)),
-        macro_f1=float(f1[seen].mean()),
-        per_class=per_class,
-        confusion=pd.DataFrame(
-            confusion,
-            index=pd.Index(names, name="true"),
-            columns=pd.Index(names, name="predicted"),
-        ),
-    )
-
-
-__all__ = [
-    "BinnedAccuracy",
-    "ClassificationSummary",
-    "CoralMAE",
-    "ExpectedAgeMAE",
-    "MacroF1",
-    "classification_summary",
-    "cumulative_score",
-    "epsilon_error",
-    "mae",
-    "mae_by_group",
-]
+__all__ = ["HEADS", "BinnedAccuracy", "CoralMAE", "ExpectedAgeMAE", "MacroF1"]
