@@ -136,12 +136,10 @@ def age_tensor(head, outputs):
     if head.kind == "regression":
         return ops.reshape(outputs, (-1,))
     if head.kind == "coral":
-        return head.min_age + ops.sum(ops.cast(outputs > 0, "float32"), axis=-1)
+        return head.min_age + ops.sum(ops.sigmoid(outputs), axis=-1)
     if head.kind == "bins":
-        scheme = _labels.get_bins(head.bins)
-        highs = np.where(np.isinf(scheme.highs), scheme.lows, scheme.highs)
-        middles = ops.convert_to_tensor(((scheme.lows + highs) / 2).astype("float32"))
-        return ops.take(middles, ops.argmax(outputs, axis=-1))
+        centers = ops.convert_to_tensor(np.asarray(_labels.get_bins(head.bins).centers, "float32"))
+        return ops.take(centers, ops.argmax(outputs, axis=-1))
     return fail("an age head (dex, regression, coral or bins)", "kind", head.kind)
 
 
