@@ -17,11 +17,13 @@ from agekit.models.build import (
 )
 from agekit.models.freeze import counted_layers, set_trainable, trainable_summary
 from agekit.models.heads import KINDS, Head, heads_of, parse_head
+from agekit.models.optimizers import OPTIMIZERS, make_optimizer, make_schedule
 from agekit.models.scratch import basic_cnn, levi_hassner_cnn, two_branch_cnn
 
 __all__ = [
     "BACKBONES",
     "KINDS",
+    "OPTIMIZERS",
     "TOPS",
     "Head",
     "attach_heads",
@@ -31,6 +33,8 @@ __all__ = [
     "counted_layers",
     "heads_of",
     "levi_hassner_cnn",
+    "make_optimizer",
+    "make_schedule",
     "parse_head",
     "preprocessing_for",
     "set_trainable",
