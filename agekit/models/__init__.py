@@ -18,7 +18,12 @@ from agekit.models.build import (
 from agekit.models.freeze import counted_layers, set_trainable, trainable_summary
 from agekit.models.heads import KINDS, Head, heads_of, parse_head
 from agekit.models.optimizers import OPTIMIZERS, make_optimizer, make_schedule
-from agekit.models.scratch import basic_cnn, levi_hassner_cnn, two_branch_cnn
+from agekit.models.scratch import (
+    basic_cnn,
+    levi_hassner_cnn,
+    split_branch_cnn,
+    two_branch_cnn,
+)
 
 __all__ = [
     "BACKBONES",
@@ -38,6 +43,7 @@ __all__ = [
     "parse_head",
     "preprocessing_for",
     "set_trainable",
+    "split_branch_cnn",
     "trainable_summary",
     "two_branch_cnn",
 ]
