@@ -11,7 +11,8 @@ used names are re-exported here lazily too:
 Subpackages: `labels` (numpy only), `metrics`, `losses`, `models`, `training`,
 `datasets` (pandas), `images` and `faces` (OpenCV, dlib), `data` (tf.data pipelines),
 `predict` (`load_model`, `predict_age`), `evaluation` (held-out scores), `experiment`
-(a whole run from settings), `recipes` (measured training runs), `tuning`
+(a whole run from settings), `recipes` (measured training runs), `studies` (the five
+studies' result tables as reproductions, plain data), `tuning`
 (Keras Tuner search), `explain` (activations, occlusion, Grad-CAM) and `plots` (figures).
 """
 
@@ -32,6 +33,7 @@ _SUBMODULES = (
     "data",
     "predict",
     "recipes",
+    "studies",
     "evaluation",
     "experiment",
     "tuning",
