@@ -12,7 +12,8 @@ Subpackages: `errors` (the input errors agekit raises), `labels` (numpy only), `
 `datasets` (pandas), `images` and `faces` (OpenCV, dlib), `data` (tf.data pipelines),
 `predict` (`load_model`, `predict_age`), `export` (SavedModel / ONNX / TFLite for
 serving without agekit), `evaluation` (held-out scores), `experiment`
-(a whole run from settings), `recipes` (measured training runs), `tuning`
+(a whole run from settings), `recipes` (measured training runs), `studies` (the five
+studies' result tables as reproductions, plain data), `tuning`
 (Keras Tuner search), `explain` (activations, occlusion, Grad-CAM) and `plots` (figures).
 """
 
@@ -34,6 +35,7 @@ _SUBMODULES = (
     "data",
     "predict",
     "recipes",
+    "studies",
     "evaluation",
     "experiment",
     "tuning",

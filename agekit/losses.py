@@ -5,6 +5,8 @@
   estimation".
 - `LabelDistributionLoss`: KL divergence from a soft DEX label distribution (such as
   `agekit.labels.encode_dex(ages, sigma=...)`) to the predicted distribution.
+- `SparseCategoricalCrossentropy`: integer labels with label smoothing (the UTKFace
+  study's `label_smoothing=0.001`), which Keras' own class lacks.
 
 Both are registered for `.keras` files under the package name "agekit".
 """
@@ -148,4 +150,41 @@ class LabelDistributionLoss(keras.losses.Loss):
         return {**super().get_config(), "from_logits": self.from_logits, "epsilon": self.epsilon}
 
 
-__all__ = ["CoralLoss", "LabelDistributionLoss"]
+@keras.saving.register_keras_serializable(package="agekit")
+class SparseCategoricalCrossentropy(keras.losses.Loss):
+    """Cross-entropy from integer labels, with optional label smoothing.
+
+    Keras' own `SparseCategoricalCrossentropy` has no `label_smoothing`; this one
+    smooths as PyTorch's `CrossEntropyLoss(label_smoothing=e)` and Keras'
+    `CategoricalCrossentropy` do: the target is `(1 - e) * one_hot + e / K`.
+
+    Args:
+        label_smoothing: `e` in [0, 1).
+        name, reduction, dtype: As for `keras.losses.Loss`.
+
+    Example:
+        >>> loss = SparseCategoricalCrossentropy(label_smoothing=0.1)
+        >>> round(float(loss([0], [[0.5, 0.5]])), 4)  # -log(0.5)
+        0.6931
+    """
+
+    def __init__(self, *, label_smoothing=0.0, name="sparse_categorical_crossentropy",
+                 reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if isinstance(label_smoothing, bool) or not 0 <= label_smoothing < 1:
+            fail("label_smoothing in [0, 1)", "label_smoothing", label_smoothing)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        y_pred = ops.cast(y_pred, "float32")
+        labels = ops.cast(ops.reshape(ops.convert_to_tensor(y_true), (-1,)), "int32")
+        target = ops.one_hot(labels, ops.shape(y_pred)[-1], dtype="float32")
+        return keras.losses.categorical_crossentropy(
+            target, y_pred, label_smoothing=self.label_smoothing
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+__all__ = ["CoralLoss", "LabelDistributionLoss", "SparseCategoricalCrossentropy"]

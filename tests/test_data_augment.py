@@ -181,3 +181,133 @@ def test_invalid_options_are_rejected():
         Augment(fill_mode="mirror")
     with pytest.raises(ValueError, match="blur None or a sigma"):
         Augment(blur=0)
+    with pytest.raises(ValueError, match="shear in degrees"):
+        Augment(shear=90)
+    with pytest.raises(ValueError, match="p_blur a probability"):
+        Augment(p_blur=1.5)
+    with pytest.raises(ValueError, match="contrast_mode to be one of"):
+        Augment(contrast_mode="linear")
+
+
+
+MIXED_OPS = {
+    "rotation": {"rotation": 10},
+    "shift": {"shift": 0.1},
+    "zoom": {"zoom": 0.1},
+    "flip": {"flip": True},
+    "brightness": {"brightness": 0.2},
+    "contrast": {"contrast": 0.3},
+    "blur": {"blur": 1.0},
+    "shear": {"shear": 10},
+    "gated": {"rotation": 10, "p_affine": 0.5, "brightness": 0.2, "p_brightness": 0.5,
+              "contrast": 0.2, "p_contrast": 0.5, "contrast_mode": "gain", "blur": 1.0,
+              "p_blur": 0.5},
+}
+
+
+@pytest.fixture
+def mixed_float16():
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    yield
+    keras.mixed_precision.set_dtype_policy("float32")
+
+
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize("op", sorted(MIXED_OPS))
+def test_every_op_runs_under_mixed_float16(op, mixed_float16):
+    """Issue 20: brightness failed ("AddV2 expected half"), blur (DepthwiseConv2dNative)."""
+    off = {"rotation": 0, "shift": 0, "zoom": 0, "flip": False}
+    cfg = Augment(**{**off, **MIXED_OPS[op]}, fill_mode="constant", seed=1)
+    layer = cfg.layer()
+    assert layer.compute_dtype == "float16"
+    images = np.random.default_rng(0).integers(0, 256, (4, 16, 16, 3)).astype("float32")
+    out = layer(images, training=True)
+    assert keras.backend.standardize_dtype(out.dtype) == "float16"
+    out = keras.ops.convert_to_numpy(out).astype(np.float32)
+    keras.mixed_precision.set_dtype_policy("float32")
+    reference = keras.ops.convert_to_numpy(cfg.layer()(images, training=True))  # same seed
+    assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 255
+    np.testing.assert_allclose(out, reference, atol=0.5)  # float16 rounding of [0, 255]
+
+
+
+STILL = {"rotation": 0, "shift": 0, "zoom": 0, "flip": False}
+
+
+def test_default_draws_are_the_old_eight_columns_then_zeros():
+    """Old seeds give the same augmentation: the new columns are only drawn when needed."""
+    draws = Augment().draw(np.random.default_rng(9), 5)
+    np.testing.assert_array_equal(draws[:, :8], np.random.default_rng(9).random((5, 8), np.float32))
+    assert draws.shape == (5, 12) and not draws[:, 8:].any()
+    assert Augment(p_blur=0.5).draw(np.random.default_rng(9), 5)[:, 8:].all()
+
+
+def test_shear_moves_the_marker_as_image_data_generator_does():
+    cfg = Augment(**STILL, shear=20, fill_mode="constant")
+    for u in cfg.draw(np.random.default_rng(10), 20):
+        phi = (2 * u[8] - 1) * math.radians(20)
+        y, x = DOT[0] - CENTRE, DOT[1] - CENTRE  # input -> output is H = inverse of
+        expected = [CENTRE + y + math.tan(phi) * x, CENTRE + x / math.cos(phi)]  # [[c,0],[-s,1]]
+        moved = centroid(cfg.warp(marker(), u, image_size=(SIZE, SIZE)))
+        np.testing.assert_allclose(moved, expected, atol=0.6)
+
+
+def test_affine_probability_leaves_the_other_images_untouched():
+    cfg = Augment(rotation=10, shift=0.1, zoom=0.1, flip=False, p_affine=0.5, fill_mode="constant")
+    draws = cfg.draw(np.random.default_rng(11), 40)
+    unchanged = [np.array_equal(cfg.warp(marker(), u, image_size=(SIZE, SIZE)), marker())
+                 for u in draws]
+    np.testing.assert_array_equal(unchanged, draws[:, 9] >= 0.5)
+    assert 10 < sum(unchanged) < 30
+
+
+def test_brightness_and_contrast_share_their_gate_and_blur_has_its_own():
+    cfg = Augment(**STILL, brightness=0.2, contrast=0.2, p_brightness=0.5, p_contrast=0.5,
+                  contrast_mode="gain", blur=1.0, p_blur=0.3)
+    images = np.random.default_rng(0).integers(20, 200, (64, 8, 8, 3)).astype(np.float32)
+    draws = cfg.draw(np.random.default_rng(12), 64)
+    out = np.asarray(cfg.photometric_tf(images, draws))
+    bc_on, blur_on = draws[:, 10] < 0.5, draws[:, 11] < 0.3
+    for k in range(64):
+        factor = 1 + (2 * draws[k, 6] - 1) * 0.2 if bc_on[k] else 1.0
+        delta = (2 * draws[k, 5] - 1) * 51.0 if bc_on[k] else 0.0
+        expected = np.clip(images[k] * factor + delta, 0, 255)  # gain mode: x * a + b
+        if blur_on[k]:
+            assert not np.allclose(out[k], expected, atol=1e-3)
+        else:
+            np.testing.assert_allclose(out[k], expected, atol=1e-3)
+    assert 16 < bc_on.sum() < 48 and 5 < blur_on.sum() < 35
+
+
+@pytest.mark.backend_agnostic
+def test_keras_layer_applies_nothing_with_zero_probabilities():
+    cfg = Augment(rotation=20, shift=0.2, zoom=0.2, shear=10, flip=False, brightness=0.3,
+                  contrast=0.3, blur=2.0, p_affine=0, p_brightness=0, p_contrast=0, p_blur=0)
+    images = np.random.default_rng(1).integers(0, 256, (6, 16, 16, 3)).astype("float32")
+    out = keras.ops.convert_to_numpy(cfg.layer()(images, training=True))
+    np.testing.assert_allclose(out, images, atol=1e-3)
+    assert AugmentLayer.from_config(cfg.layer().get_config()).augment == cfg
+
+
+def test_study_augmentations_run_in_make_dataset_and_repeat_with_a_seed(tmp_path):
+    import cv2
+    import pandas as pd
+
+    from agekit.data import make_dataset
+
+    paths = []
+    for i in range(6):
+        path = tmp_path / f"{i}.png"
+        cv2.imwrite(str(path), marker(size=24, dot=(8.0, 15.0)) // (i + 1))
+        paths.append(str(path))
+    df = pd.DataFrame({"path": paths, "age": np.arange(6.0) * 10})
+    agecnn = Augment(rotation=15, shift=0.05, zoom=0.05, flip=False, p_affine=0.5,
+                     brightness=0.2, contrast=0.2, contrast_mode="gain", p_brightness=0.5,
+                     p_contrast=0.5, blur=2.0, p_blur=0.5)
+    adience = Augment(rotation=0, shift=0.2, zoom=0.2, shear=0.2, flip=True)
+    for cfg, color in ((agecnn, "grayscale"), (adience, "rgb")):
+        runs = [next(iter(make_dataset(df, target="regression", image_size=24, preprocess="none",
+                                       color=color, augment=cfg, batch_size=6, seed=3)))[0]
+                for _ in range(2)]
+        assert runs[0].shape == (6, 24, 24, 1 if color == "grayscale" else 3)
+        np.testing.assert_array_equal(runs[0], runs[1])

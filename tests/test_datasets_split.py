@@ -74,3 +74,23 @@ def test_categorical_stratify_and_errors():
         split(df.assign(age=[1.0, None, 3, 4]))
     with pytest.raises(ValueError, match="len\\(df\\)=0"):
         split(df.iloc[:0])
+
+
+def test_split_counts_takes_exact_numbers_of_rows_at_random():
+    from agekit.datasets import split_counts
+
+    df = pd.DataFrame({"age": np.arange(17_000) % 90, "subject": np.arange(17_000) // 4})
+    train, val, test = split_counts(df, train=11_000, val=3_500, test=2_500, seed=1)
+    assert (len(train), len(val), len(test)) == (11_000, 3_500, 2_500)
+    ids = [set(part.index) for part in (train, val, test)]
+    assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    # photo-level: people straddle splits, as in the Adience study's random split
+    assert set(train["subject"]) & set(test["subject"])
+    again = split_counts(df, train=11_000, val=3_500, test=2_500, seed=1)
+    assert all(a.index.equals(b.index) for a, b in zip((train, val, test), again))
+    rest, small = split_counts(df.iloc[:10], val=3)
+    assert (len(rest), len(small)) == (7, 3)
+    with pytest.raises(ValueError, match="more rows than the split asks for"):
+        split_counts(df.iloc[:10], train=8, val=3)
+    with pytest.raises(ValueError, match="val as a whole number"):
+        split_counts(df, val=0.2)

@@ -11,12 +11,19 @@
   layer written with `keras.ops`, so it runs on the GPU under any backend and only
   when `training=True`.
 
-Rotation, shift, zoom and flip are composed into ONE affine transform per image and
-applied with a single bilinear resampling (Keras' separate `RandomRotation`,
+Rotation, shift, zoom, shear and flip are composed into ONE affine transform per image
+and applied with a single bilinear resampling (Keras' separate `RandomRotation`,
 `RandomTranslation`, `RandomZoom` and `RandomFlip` layers resample the image four
 times: four times the blur and, measured on CPU, about four times the cost).
-The transform maps a point `p` of the input to `c + s * R(angle) * F * (p - c) + t`,
-with `c` the image centre, `s` the zoom, `F` the optional mirror and `t` the shift.
+The transform maps a point `p` of the input to `c + s * R(angle) * H * F * (p - c) + t`,
+with `c` the image centre, `s` the zoom, `H` the shear, `F` the optional mirror and `t`
+the shift.
+
+Each operation can be applied to a random part of the images only (`p_affine`,
+`p_brightness`, `p_contrast`, `p_blur`), as albumentations' `p=` does: the UTKFace
+study's `ShiftScaleRotate`, `GaussianBlur` and `RandomBrightnessContrast` each ran
+with probability 0.5. The maths always runs in float32, also in a `mixed_float16`
+model (the layer casts its result back to the layer's compute dtype).
 """
 
 import math
@@ -30,7 +37,14 @@ import numpy as np
 from agekit._validation import fail
 
 FILL_MODES = ("nearest", "constant", "reflect", "wrap")
-_NUM_RANDOM = 8  # uniform draws per image: angle, zoom, dx, dy, flip, brightness, contrast, blur
+CONTRAST_MODES = ("mean", "gain")
+# Uniform draws per image: angle, zoom, dx, dy, flip, brightness, contrast, blur (the
+# first 8, drawn as before the others existed, so old seeds give the same images), then
+# shear, the affine gate, the brightness/contrast gate and the blur gate (drawn only when
+# `shear` or a probability below 1 needs them; zeros otherwise).
+_NUM_BASE = 8
+_NUM_RANDOM = 12
+_SHEAR, _GATE_AFFINE, _GATE_BC, _GATE_BLUR = 8, 9, 10, 11
 
 
 @dataclass(frozen=True)
@@ -56,9 +70,26 @@ class Augment:
             `"reflect"` or `"wrap"`.
         seed: Seed of the model layer's random numbers; in `make_dataset` the
             dataset's `seed` is used when this is None.
+        shear: Maximum shear angle in degrees, uniform in `[-shear, shear]`, as
+            ImageDataGenerator's `shear_range` (degrees since Keras 2.1.3; the
+            Adience study's `shear_range=0.2` is 0.2 degrees).
+        p_affine: Probability that an image gets the rotation, shift, zoom and shear
+            (the others keep the identity; the flip has its own 1/2).
+        p_brightness, p_contrast: Probabilities of the brightness and the contrast
+            change. Both compare the SAME random number with their probability, so
+            with equal values they are applied together or not at all, as
+            albumentations' `RandomBrightnessContrast(p=...)`.
+        p_blur: Probability of the blur.
+        contrast_mode: `"mean"`: deviations from the image's per-channel mean are
+            scaled (after the brightness change); `"gain"`: pixels are multiplied by
+            the factor before the brightness is added, `x * factor + delta`, as
+            albumentations' `RandomBrightnessContrast` does.
 
     Example:
         >>> aug = Augment(rotation=10, shift=0.1, zoom=0.1, flip=True)
+        >>> agecnn = Augment(rotation=15, shift=0.05, zoom=0.05, flip=False, p_affine=0.5,
+        ...                  brightness=0.2, contrast=0.2, contrast_mode="gain",
+        ...                  p_brightness=0.5, p_contrast=0.5, blur=2.0, p_blur=0.5)
         >>> train = make_dataset(df, augment=aug, seed=0)  # on the CPU, in tf.data
         >>> model = keras.Sequential(  # or on the GPU, as the model's first layer
         ...     [keras.Input((224, 224, 3)), aug.layer(), keras.layers.Rescaling(1 / 255)]
@@ -74,6 +105,12 @@ class Augment:
     blur: float | None = None
     fill_mode: str = "nearest"
     seed: int | None = None
+    shear: float = 0.0
+    p_affine: float = 1.0
+    p_brightness: float = 1.0
+    p_contrast: float = 1.0
+    p_blur: float = 1.0
+    contrast_mode: str = "mean"
 
     def __post_init__(self):
         if not 0 <= self.rotation < 180:
@@ -89,10 +126,25 @@ class Augment:
             fail("blur None or a sigma > 0 (pixels)", "blur", self.blur)
         if self.fill_mode not in FILL_MODES:
             fail(f"fill_mode to be one of {FILL_MODES}", "fill_mode", self.fill_mode)
+        if not 0 <= self.shear < 90:
+            fail("shear in degrees, 0 <= shear < 90", "shear", self.shear)
+        for name in ("p_affine", "p_brightness", "p_contrast", "p_blur"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not 0 <= value <= 1:
+                fail(f"{name} a probability in [0, 1]", name, value)
+        if self.contrast_mode not in CONTRAST_MODES:
+            fail(f"contrast_mode to be one of {CONTRAST_MODES}", "contrast_mode",
+                 self.contrast_mode)
 
     @property
     def geometric(self):
-        return bool(self.rotation or self.shift or self.zoom or self.flip)
+        return bool(self.rotation or self.shift or self.zoom or self.shear or self.flip)
+
+    @property
+    def _extra_draws(self):
+        """Whether the shear and gate columns are needed (else they stay zeros)."""
+        probabilities = (self.p_affine, self.p_brightness, self.p_contrast, self.p_blur)
+        return bool(self.shear) or min(probabilities) < 1
 
     def layer(self, *, name="augment"):
         """A new Keras layer applying this augmentation (only when `training=True`)."""
@@ -108,7 +160,12 @@ class Augment:
 
     def draw(self, rng, n):
         """`n` rows of uniform random draws in [0, 1) from a numpy Generator."""
-        return rng.random((n, _NUM_RANDOM), dtype=np.float32)
+        base = rng.random((n, _NUM_BASE), dtype=np.float32)
+        if self._extra_draws:
+            extra = rng.random((n, _NUM_RANDOM - _NUM_BASE), dtype=np.float32)
+        else:
+            extra = np.zeros((n, _NUM_RANDOM - _NUM_BASE), np.float32)
+        return np.concatenate([base, extra], axis=1)
 
     def warp(self, image, u, *, image_size):
         """Geometric part for one uint8 image (numpy + OpenCV), in the CPU pipeline.
@@ -119,7 +176,7 @@ class Augment:
 
         Args:
             image: `uint8` array `(height, width, channels)`.
-            u: The image's 8 random draws in [0, 1) (from `draw`).
+            u: The image's random draws in [0, 1) (from `draw`).
             image_size: `(height, width)` of the output.
 
         Returns:
@@ -132,7 +189,7 @@ class Augment:
 
         Args:
             images: Sequence of `uint8` arrays `(height, width, channels)`, any sizes.
-            draws: `(len(images), 8)` random draws in [0, 1).
+            draws: `(len(images), 12)` random draws in [0, 1) (from `draw`).
             image_size: `(height, width)` of the output.
             out: Optional `uint8` array `(len(images), height, width, channels)` to
                 write into.
@@ -166,7 +223,7 @@ class Augment:
 
         Args:
             images: float32 tensor `(batch, height, width, channels)`.
-            u: float32 tensor `(batch, 8)`, the images' random draws.
+            u: float32 tensor `(batch, 12)`, the images' random draws.
         """
         return _photometric(images, u, self, _tf_backend())
 
@@ -175,16 +232,29 @@ _CV2_BORDERS = {"nearest": "BORDER_REPLICATE", "constant": "BORDER_CONSTANT",
                 "reflect": "BORDER_REFLECT", "wrap": "BORDER_WRAP"}  # fmt: skip
 
 
+def _gate(u, column, p, k):
+    """1.0 where the image gets an operation of probability `p`, else 0.0 (None: always)."""
+    return None if p >= 1 else k.where(u[:, column] < p, 1.0, 0.0)
+
+
 def _affine_transforms(u, height, width, cfg, k):
     """Per-image projective transforms (output pixel -> input pixel), shape (B, 8)."""
-    angle = (2.0 * u[:, 0] - 1.0) * (cfg.rotation * math.pi / 180.0)
-    scale = 1.0 + (2.0 * u[:, 1] - 1.0) * cfg.zoom
-    tx = (2.0 * u[:, 2] - 1.0) * (cfg.shift * width)
-    ty = (2.0 * u[:, 3] - 1.0) * (cfg.shift * height)
+    on = _gate(u, _GATE_AFFINE, cfg.p_affine, k)
+    gated = (lambda x: x) if on is None else (lambda x: x * on)
+    angle = gated((2.0 * u[:, 0] - 1.0) * (cfg.rotation * math.pi / 180.0))
+    scale = 1.0 + gated((2.0 * u[:, 1] - 1.0) * cfg.zoom)
+    tx = gated((2.0 * u[:, 2] - 1.0) * (cfg.shift * width))
+    ty = gated((2.0 * u[:, 3] - 1.0) * (cfg.shift * height))
     mirror = k.where(u[:, 4] < 0.5, -1.0, 1.0) if cfg.flip else k.ones_like(angle)
     cos, sin = k.cos(angle) / scale, k.sin(angle) / scale
-    # Inverse of p -> c + s R F (p - c) + t is q -> c + F R^T (q - c - t) / s.
+    # Inverse of p -> c + s R H F (p - c) + t is q -> c + F H^-1 R^T (q - c - t) / s,
+    # with H^-1 = [[cos(phi), 0], [-sin(phi), 1]] (ImageDataGenerator's shear matrix).
     a0, a1, b0, b1 = mirror * cos, mirror * sin, -sin, cos
+    if cfg.shear:
+        phi = gated((2.0 * u[:, _SHEAR] - 1.0) * (cfg.shear * math.pi / 180.0))
+        cos_phi, sin_phi = k.cos(phi), k.sin(phi)
+        b0, b1 = b0 - sin_phi * cos, b1 - sin_phi * sin
+        a0, a1 = a0 * cos_phi, a1 * cos_phi
     cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
     qx, qy = cx + tx, cy + ty
     a2 = cx - a0 * qx - a1 * qy
@@ -205,15 +275,27 @@ def _augment(images, u, cfg, k):
 
 
 def _photometric(images, u, cfg, k):
+    delta = factor = None
     if cfg.brightness:
         delta = (2.0 * u[:, 5] - 1.0) * (cfg.brightness * 255.0)
-        images = images + delta[:, None, None, None]
+        on = _gate(u, _GATE_BC, cfg.p_brightness, k)
+        delta = (delta if on is None else delta * on)[:, None, None, None]
     if cfg.contrast:
-        factor = 1.0 + (2.0 * u[:, 6] - 1.0) * cfg.contrast
-        mean = k.mean(images, axis=(1, 2), keepdims=True)
-        images = (images - mean) * factor[:, None, None, None] + mean
+        factor = (2.0 * u[:, 6] - 1.0) * cfg.contrast
+        on = _gate(u, _GATE_BC, cfg.p_contrast, k)
+        factor = 1.0 + (factor if on is None else factor * on)[:, None, None, None]
+    if cfg.contrast_mode == "gain":  # albumentations: x * alpha + beta * 255
+        images = images if factor is None else images * factor
+        images = images if delta is None else images + delta
+    else:
+        images = images if delta is None else images + delta
+        if factor is not None:
+            mean = k.mean(images, axis=(1, 2), keepdims=True)
+            images = (images - mean) * factor + mean
     if cfg.blur:
-        amount = u[:, 7][:, None, None, None]
+        amount = u[:, 7]
+        on = _gate(u, _GATE_BLUR, cfg.p_blur, k)
+        amount = (amount if on is None else amount * on)[:, None, None, None]
         images = images + amount * (k.blur(images, cfg.blur) - images)
     if cfg.brightness or cfg.contrast:
         images = k.clip(images, 0.0, 255.0)
@@ -240,7 +322,7 @@ def _tf_backend():
         out = tf.nn.depthwise_conv2d(padded, rows, [1, 1, 1, 1], "VALID")
         return tf.nn.depthwise_conv2d(out, cols, [1, 1, 1, 1], "VALID")
 
-    return SimpleNamespace(mean=tf.reduce_mean, clip=tf.clip_by_value, blur=blur)
+    return SimpleNamespace(mean=tf.reduce_mean, clip=tf.clip_by_value, blur=blur, where=tf.where)
 
 
 def _keras_backend():
@@ -270,7 +352,9 @@ class AugmentLayer(keras.layers.Layer):
     """Keras layer form of `Augment`: identity at inference, random when training.
 
     Takes float images `(batch, height, width, channels)` in [0, 255] (augment before
-    the backbone's preprocessing). Arguments are those of `Augment`.
+    the backbone's preprocessing). Arguments are those of `Augment`. The maths runs in
+    float32 whatever the dtype policy; the result has the layer's compute dtype
+    (float16 under `mixed_float16`).
 
     Example:
         >>> layer = Augment(rotation=10).layer()
@@ -279,20 +363,29 @@ class AugmentLayer(keras.layers.Layer):
     """
 
     def __init__(self, rotation=10.0, shift=0.1, zoom=0.1, flip=True, brightness=None,
-                 contrast=None, blur=None, fill_mode="nearest", seed=None, **kwargs):  # fmt: skip
+                 contrast=None, blur=None, fill_mode="nearest", seed=None, shear=0.0,
+                 p_affine=1.0, p_brightness=1.0, p_contrast=1.0, p_blur=1.0,
+                 contrast_mode="mean", **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         self.augment = Augment(rotation, shift, zoom, flip, brightness, contrast, blur,
-                              fill_mode, seed)  # fmt: skip
+                              fill_mode, seed, shear, p_affine, p_brightness, p_contrast,
+                              p_blur, contrast_mode)  # fmt: skip
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True
 
     def call(self, inputs, training=False):
         if not training:
             return inputs
-        images = keras.ops.cast(inputs, self.compute_dtype)
-        batch = keras.ops.shape(images)[0]
-        u = keras.random.uniform((batch, _NUM_RANDOM), seed=self.seed_generator)
-        return _augment(images, u, self.augment, _keras_backend())
+        ops = keras.ops
+        images = ops.cast(inputs, "float32")  # float16 breaks the blur and the additions
+        batch = ops.shape(images)[0]
+        u = keras.random.uniform((batch, _NUM_BASE), seed=self.seed_generator)
+        extra = (batch, _NUM_RANDOM - _NUM_BASE)
+        if self.augment._extra_draws:
+            u = ops.concatenate([u, keras.random.uniform(extra, seed=self.seed_generator)], 1)
+        else:
+            u = ops.concatenate([u, ops.zeros(extra, "float32")], axis=1)
+        return ops.cast(_augment(images, u, self.augment, _keras_backend()), self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -38,7 +38,12 @@ from agekit.datasets.fgnet import load_fgnet, read_pts
 from agekit.datasets.folders import load_image_folders
 from agekit.datasets.imdb_wiki import CleaningRules, load_imdb_wiki
 from agekit.datasets.open import load_dataset, parse_data_spec
-from agekit.datasets.splits import leave_one_subject_out, split, split_labels
+from agekit.datasets.splits import (
+    leave_one_subject_out,
+    split,
+    split_counts,
+    split_labels,
+)
 from agekit.datasets.synthetic import FORMATS, make_synthetic
 from agekit.datasets.utkface import load_utkface
 
@@ -60,5 +65,6 @@ __all__ = [
     "parse_data_spec",
     "read_pts",
     "split",
+    "split_counts",
     "split_labels",
 ]

@@ -168,4 +168,64 @@ def leave_one_subject_out(
     return [(df[df[groups] != s], df[df[groups] == s]) for s in pd.unique(df[groups].dropna())]
 
 
-__all__ = ["leave_one_subject_out", "split", "split_labels"]
+def _count(value, name, *, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"Expected {name} as a whole number of rows >= 0. Received: {name}={value!r}")
+    return int(value)
+
+
+def split_counts(
+    df: pd.DataFrame,
+    *,
+    val: int,
+    test: int = 0,
+    train: int | None = None,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, ...]:
+    """A random split into fixed numbers of rows, ignoring people and ages.
+
+    The protocol of studies that split photos at random by count, such as the Adience
+    study's 11,000 train / 3,500 validation / 2,500 test images (Levi & Hassner's own
+    protocol, `adience_folds`, keeps each person in one fold instead). The rows are put
+    in a seeded random order; the first `test` go to test, the next `val` to
+    validation, the next `train` (all the rest when None) to train. Photos of one person
+    may land in several splits, so scores are optimistic next to a subject-exclusive
+    split.
+
+    Args:
+        df: A loader's DataFrame.
+        val: Rows for validation.
+        test: Rows for test (0: no test split is returned).
+        train: Rows for training; None takes every row left.
+        seed: The same seed and DataFrame give the same split.
+
+    Returns:
+        `(train, val)`, or `(train, val, test)` when `test > 0`, keeping df's index.
+
+    Example:
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"age": range(20)})
+        >>> [len(part) for part in split_counts(df, train=11, val=4, test=3, seed=0)]
+        [11, 4, 3]
+    """
+    val, test = _count(val, "val"), _count(test, "test")
+    train = _count(train, "train", allow_none=True)
+    needed = val + test + (train or 0)
+    if needed > len(df) or (train is None and needed == len(df)):
+        raise ValueError(
+            f"Expected more rows than the split asks for. Received: len(df)={len(df)}, "
+            f"train={train}, val={val}, test={test}"
+        )
+    order = np.random.default_rng(seed).permutation(len(df))
+    test_rows, val_rows = order[:test], order[test : test + val]
+    rest = order[test + val :]
+    train_rows = rest if train is None else rest[:train]
+    parts = [df.iloc[np.sort(train_rows)], df.iloc[np.sort(val_rows)]]
+    if test > 0:
+        parts.append(df.iloc[np.sort(test_rows)])
+    return tuple(parts)
+
+
+__all__ = ["leave_one_subject_out", "split", "split_counts", "split_labels"]

@@ -10,6 +10,9 @@ side `max(width, height) * (1 + 2 * margin)` centred on the box centre.
 | `very_loose` | 1.0    | shoulders, clothing and some background (3x the box side)  |
 | `raw`        | -      | no crop: the whole image, padded to a square               |
 
+Only `tight` (the bare detector box) is a number the ChaLearn study gives; it describes
+its loose and very loose crops in words only, so 0.4 and 1.0 are agekit's guesses.
+
 Where the square leaves the image, the missing part is filled (`pad="constant"`: black,
 `pad="reflect"`: mirrored image) with `cv2.copyMakeBorder`, so the face stays centred.
 """

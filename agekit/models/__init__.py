@@ -25,11 +25,18 @@ from agekit.models.card import (
 )
 from agekit.models.freeze import counted_layers, set_trainable, trainable_summary
 from agekit.models.heads import KINDS, Head, heads_of, parse_head
-from agekit.models.scratch import basic_cnn, levi_hassner_cnn, two_branch_cnn
+from agekit.models.optimizers import OPTIMIZERS, make_optimizer, make_schedule
+from agekit.models.scratch import (
+    basic_cnn,
+    levi_hassner_cnn,
+    split_branch_cnn,
+    two_branch_cnn,
+)
 
 __all__ = [
     "BACKBONES",
     "KINDS",
+    "OPTIMIZERS",
     "TOPS",
     "Head",
     "ModelCard",
@@ -44,10 +51,13 @@ __all__ = [
     "heads_of",
     "image_input",
     "levi_hassner_cnn",
+    "make_optimizer",
+    "make_schedule",
     "parse_head",
     "preprocessing_for",
     "set_card",
     "set_trainable",
+    "split_branch_cnn",
     "trainable_summary",
     "two_branch_cnn",
 ]

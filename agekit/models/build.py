@@ -173,26 +173,67 @@ def attach_heads(features, kind="dex", bins=None, outputs=None):
     return {"age": age, **extras}
 
 
-def compile_model(model, *, learning_rate=1e-4, optimizer="adam", loss_weights=None, **kwargs):
+def compile_model(model, *, learning_rate=1e-4, optimizer="adam", loss_weights=None,
+                  schedule=None, weight_decay=None, weight_decay_mode="decoupled",
+                  label_smoothing=0.0, losses=None, **kwargs):
     """Compile with the loss and metrics each `Head` needs (again after freezing changes).
 
     Args:
-        learning_rate: For the default Adam optimizer.
-        optimizer: `"adam"`, `"sgd"`, `"nadam"` or a `keras.optimizers.Optimizer`.
+        learning_rate: Initial learning rate of a named optimizer.
+        optimizer: One of `agekit.models.optimizers.OPTIMIZERS` (`"adam"`, `"adamw"`,
+            `"nadam"`, `"sgd"`, `"rmsprop"`) or a `keras.optimizers.Optimizer`.
         loss_weights: Dict of output name -> weight.
+        schedule: Learning-rate decay of a named optimizer, such as
+            `{"kind": "inverse_time", "decay_rate": 1e-5}` (Keras 2's `decay=1e-5`) or
+            `{"kind": "exponential", "decay_rate": 0.9, "decay_steps": 1000}`; see
+            `agekit.models.optimizers.make_schedule`.
+        weight_decay: Weight decay of a named optimizer (None: none).
+        weight_decay_mode: `"decoupled"` (Keras') or `"l2"` (PyTorch's, added to the
+            gradient: the UTKFace study's NAdam `weight_decay=0.1`).
+        label_smoothing: Label smoothing of the softmax heads (`dex`, `bins`, gender,
+            ethnicity): a number for all of them, or a dict output name -> number.
+        losses: Dict of output name -> Keras loss replacing agekit's default for that
+            output, such as `{"age": "mse"}` (the UTKFace two-branch studies' age loss;
+            agekit's regression default is MAE).
         **kwargs: Passed to `model.compile` (e.g. `jit_compile`).
 
     Example:
         >>> compile_model(model, learning_rate=1e-5)   # after set_trainable(...)
+        >>> compile_model(model, optimizer="nadam", weight_decay=0.1,
+        ...               weight_decay_mode="l2", label_smoothing=0.001)  # AGECNN
     """
+    from agekit.losses import SparseCategoricalCrossentropy
+    from agekit.models.optimizers import make_optimizer
+
     heads = heads_of(model)
     if not heads:
         fail("a model with agekit Head outputs (build_model or the scratch networks)", "model",
              getattr(model, "name", model), error=TypeError)
     if isinstance(optimizer, str):
-        optimizer = keras.optimizers.get({"class_name": optimizer,
-                                          "config": {"learning_rate": learning_rate}})
+        optimizer = make_optimizer(optimizer, learning_rate=learning_rate, schedule=schedule,
+                                   weight_decay=weight_decay,
+                                   weight_decay_mode=weight_decay_mode)
+    elif schedule is not None or weight_decay:
+        fail("an optimizer name with schedule or weight_decay (an optimizer object brings "
+             "its own)", "optimizer", type(optimizer).__name__, error=TypeError)
     specs = {name: head_loss_and_metrics(layer) for name, layer in heads.items()}
+    smoothing = (label_smoothing if isinstance(label_smoothing, dict)
+                 else {name: label_smoothing for name, layer in heads.items()
+                       if layer.kind in ("dex", "bins", "class")})
+    for name in {**smoothing, **(losses or {})}:
+        if name not in specs:
+            fail(f"label_smoothing and losses for the outputs {sorted(specs)}", "output", name)
+    for name, value in smoothing.items():
+        kind = heads[name].kind
+        if value and kind == "dex":
+            specs[name] = (keras.losses.CategoricalCrossentropy(label_smoothing=value),
+                           specs[name][1])
+        elif value and kind in ("bins", "class"):
+            specs[name] = (SparseCategoricalCrossentropy(label_smoothing=value), specs[name][1])
+        elif value:
+            fail("label smoothing only on softmax heads (dex, bins, class)", name, value)
+    for name, loss in (losses or {}).items():
+        specs[name] = (loss, specs[name][1])
     if len(model.outputs) == 1:
         (loss, metrics), = specs.values()
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)

@@ -4,6 +4,8 @@
 - `two_branch_cnn`: the UTKFace age + gender study's shared trunk and two branches.
 - `basic_cnn`: the UTKFace study's "Basic CNN" family; `layers=4` with 64 base filters,
   132 hidden units, dropout 0.6 and greyscale input is its best model, AGECNN.
+- `split_branch_cnn`: the other UTKFace age + gender study's "CNN A", two branches
+  straight from the input.
 
 Each returns an uncompiled flat functional model whose input takes RGB images in
 [0, 255] (its first layer, `Preprocess`, converts greyscale models' input and scales it:
@@ -92,8 +94,11 @@ def two_branch_cnn(*, input_shape=(128, 128, 3), head="regression", dropout=0.3,
     Outputs `{"age": ..., "gender": ...}`: a linear age (or any agekit age head) and a
     2-way softmax for gender (the study's single sigmoid unit, in the form agekit's
     gender labels and metrics use). The study weighted the losses 1:50 towards gender
-    with an MSE age loss; `compile_model(model, loss_weights={"gender": 50})`
-    reproduces the weighting (agekit's regression loss is MAE).
+    with an MSE age loss and decayed Adam's learning rate exponentially:
+    `compile_model(model, losses={"age": "mse"}, loss_weights={"gender": 50},
+    schedule={"kind": "exponential", ...})`. The study tuned the dropout rate, the L2
+    factor and the branches' last conv widths with keras.tuner and reports only the
+    widths (128 age, 64 gender): `dropout=0.3` and `l2=1e-4` are placeholders.
 
     Example:
         >>> sorted(two_branch_cnn().output_names)
@@ -159,3 +164,77 @@ def basic_cnn(*, layers=4, base_filters=64, hidden=132, dropout=0.6,
     kind, bins = parse_head(head)
     model = keras.Model(inputs, attach_heads(x, kind, bins, outputs), name=f"basic_cnn_{depth}")
     return _named(model, "basic_cnn")
+
+
+def split_branch_cnn(*, input_shape=(128, 128, 3), head="regression", filters=(16, 32, 64, 128),
+                     kernel=3, pool=2, block_dropout=0.25, dense_units=(128,), dense_dropout=0.5,
+                     dense_norm=True, preprocess="0-1"):
+    """The UTKFace age + gender study's "CNN A": two branches straight from the input.
+
+    Each branch (one for age, one for gender, nothing shared) repeats the study's block
+    conv -> ReLU -> batch norm -> max-pool -> dropout with the filters doubling
+    16 -> 32 -> 64 -> 128, then flattens into dense ReLU layers and its output: a linear
+    age (or any agekit age head) and a 2-way softmax for gender (the study's single
+    sigmoid unit, in the form agekit's gender labels and metrics use).
+
+    The study text gives the block order, the filter counts, the two branches from the
+    input, the 128x128 input and the outputs; it says kernel size, pool size, dropout
+    rates and the dense layers were "selected by manual testing" without values. The
+    defaults for those come from the tutorial the study cites for its structure
+    (Bressan 2020, "Building a multi-output convolutional neural network with Keras":
+    3x3 convolutions, dropout 0.25 in the blocks, dense 128 -> ReLU -> batch norm ->
+    dropout 0.5), with 2x2 pooling throughout.
+
+    Args:
+        input_shape: 128x128 RGB in the study.
+        head: The age head: `"regression"` (the study) or any other agekit head.
+        filters: Filters of the conv blocks, one block each.
+        kernel, pool: Convolution kernel and max-pool size.
+        block_dropout: Dropout after each block (0 for none).
+        dense_units: Widths of the dense ReLU layers before each output.
+        dense_dropout: Dropout after each dense layer (0 for none).
+        dense_norm: Batch norm after each dense layer's ReLU.
+        preprocess: Input scaling inside the model (`"0-1"`: divide by 255).
+
+    Returns:
+        An uncompiled flat functional model with outputs `{"age": ..., "gender": ...}`.
+        The study's age loss was MSE: `compile_model(model, losses={"age": "mse"})`.
+
+    Example:
+        >>> model = split_branch_cnn(input_shape=(32, 32, 3), filters=(4, 8))
+        >>> sorted(model.output_names), model.get_layer("gender_block1_conv").input.shape
+        (['age', 'gender'], (None, 32, 32, 3))
+    """
+    if not filters:
+        fail("at least one conv block", "filters", filters)
+    if min(input_shape[:2]) < pool ** len(filters):
+        fail(f"input sides of at least {pool ** len(filters)} px for {len(filters)} blocks",
+             "input_shape", input_shape)
+    for name, rate in (("block_dropout", block_dropout), ("dense_dropout", dense_dropout)):
+        if not 0 <= rate < 1:
+            fail(f"0 <= {name} < 1", name, rate)
+    inputs, pixels = image_input(input_shape, preprocess=preprocess)
+
+    def branch(prefix):
+        x = pixels
+        for i, n in enumerate(filters, start=1):
+            x = layers.Conv2D(n, kernel, padding="same", name=f"{prefix}_block{i}_conv")(x)
+            x = layers.ReLU(name=f"{prefix}_block{i}_relu")(x)
+            x = layers.BatchNormalization(name=f"{prefix}_block{i}_bn")(x)
+            x = layers.MaxPooling2D(pool, name=f"{prefix}_block{i}_pool")(x)
+            if block_dropout:
+                x = layers.Dropout(block_dropout, name=f"{prefix}_block{i}_dropout")(x)
+        x = layers.Flatten(name=f"{prefix}_flatten")(x)
+        for i, units in enumerate(dense_units, start=1):
+            x = layers.Dense(units, activation="relu", name=f"{prefix}_fc{i}")(x)
+            if dense_norm:
+                x = layers.BatchNormalization(name=f"{prefix}_fc{i}_bn")(x)
+            if dense_dropout:
+                x = layers.Dropout(dense_dropout, name=f"{prefix}_fc{i}_dropout")(x)
+        return x
+
+    kind, bins = parse_head(head)
+    age = Head(kind, bins=bins, name="age", dtype="float32")(branch("age"))
+    gender = Head("class", num_classes=2, name="gender", dtype="float32")(branch("gender"))
+    return _named(keras.Model(inputs, {"age": age, "gender": gender}, name="split_branch_cnn"),
+                  "split_branch_cnn")
