@@ -13,13 +13,14 @@ def test_split_branch_cnn_is_two_unshared_branches_from_the_input():
     assert model.input_shape == (None, 128, 128, 3)
     assert sorted(model.output_names) == ["age", "gender"]
     for prefix in ("age", "gender"):
-        assert model.get_layer(f"{prefix}_block1_conv").input is model.inputs[0]
+        # straight from the input (after the model's own input scaling, nothing shared)
+        assert model.get_layer(f"{prefix}_block1_conv").input is model.get_layer("preprocess").output
         widths = [model.get_layer(f"{prefix}_block{i}_conv").filters for i in range(1, 5)]
         assert widths == [16, 32, 64, 128]
         order = [type(model.get_layer(f"{prefix}_block2_{part}")).__name__
                  for part in ("conv", "relu", "bn", "pool", "dropout")]
         assert order == ["Conv2D", "ReLU", "BatchNormalization", "MaxPooling2D", "Dropout"]
-    owners = [layer.name.split("_")[0] for layer in model.layers[1:]]
+    owners = [layer.name.split("_")[0] for layer in model.layers[2:]]
     assert set(owners) == {"age", "gender"}  # nothing shared after the input
     assert model.get_layer("age_flatten").output.shape == (None, 8 * 8 * 128)
 
@@ -41,7 +42,8 @@ def test_agecnn_as_specified_by_the_utkface_study():
     """224 px greyscale, 4 blocks from 64 filters, 132 hidden, dropout 0.6 on the output,
     NAdam lr 1e-4 with PyTorch weight decay 0.1 and eps 1e-8, label smoothing 0.001."""
     model = basic_cnn()
-    assert model.input_shape == (None, 224, 224, 1) and model.output_shape == (None, 7)
+    assert model.get_layer("block1_conv").input.shape == (None, 224, 224, 1)  # grey inside
+    assert model.input_shape == (None, 224, 224, 3) and model.output_shape == (None, 7)
     widths = [model.get_layer(f"block{i}_conv").filters for i in range(1, 5)]
     assert widths == [64, 128, 256, 512]
     assert model.get_layer("fc1").units == 132 and model.get_layer("dropout").rate == 0.6

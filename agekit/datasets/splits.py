@@ -172,7 +172,7 @@ def _count(value, name, *, allow_none=False):
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"Expected {name} as a whole number of rows >= 0. Received: {name}={value!r}")
+        raise InvalidValueError(f"Expected {name} as a whole number of rows >= 0. Received: {name}={value!r}")
     return int(value)
 
 
@@ -214,7 +214,7 @@ def split_counts(
     train = _count(train, "train", allow_none=True)
     needed = val + test + (train or 0)
     if needed > len(df) or (train is None and needed == len(df)):
-        raise ValueError(
+        raise InvalidValueError(
             f"Expected more rows than the split asks for. Received: len(df)={len(df)}, "
             f"train={train}, val={val}, test={test}"
         )
