@@ -185,14 +185,14 @@ def test_occluder_is_grey_in_the_models_input_space():
     # an agekit-style model: Preprocess("vgg16") first, then a probe of pixel (0, 0)
     inputs, x = image_input((8, 8, 3), preprocess="vgg16")
     model = keras.Model(inputs, keras.layers.Lambda(lambda t: t[:, 0, 0, :])(x))
-    np.testing.assert_allclose(explain._fill_value(None, model, 3), [127.5] * 3)
+    np.testing.assert_allclose(explain.occlusion._fill_value(None, model, 3), [127.5] * 3)
     result = explain.occlusion_map(model, raw, patch=8, stride=8, target="class")
     assert result.scores[0, 0] == pytest.approx(expected[result.class_index], abs=1e-4)
     # a plain Keras model that expects caffe-preprocessed input, described as such
     inputs = keras.Input((8, 8, 3))
     plain = keras.Model(inputs, keras.layers.Lambda(lambda t: t[:, 0, 0, :])(inputs))
     describe(plain, head={"probe": "class:3"}, preprocess="vgg16")
-    np.testing.assert_allclose(explain._fill_value(None, plain, 3), expected, rtol=1e-6)
+    np.testing.assert_allclose(explain.occlusion._fill_value(None, plain, 3), expected, rtol=1e-6)
     result = explain.occlusion_map(plain, raw, patch=8, stride=8, target="class")
     assert result.scores[0, 0] == pytest.approx(expected[result.class_index], abs=1e-4)
 

@@ -51,11 +51,11 @@ def model():
 
 
 class Recorder:
-    """Wraps `model.predict` / `explain._forward` and keeps every array the model got."""
+    """Wraps `model.predict` / `explain.inputs.forward` and keeps every array the model got."""
 
     def __init__(self, monkeypatch, model):
         self.arrays = []
-        real_predict, real_forward = model.predict, explain._forward
+        real_predict, real_forward = model.predict, explain.inputs.forward
 
         def predict(x, *args, **kwargs):
             if not isinstance(x, np.ndarray):  # a tf.data.Dataset: collect its batches
@@ -68,7 +68,7 @@ class Recorder:
             return real_forward(m, x)
 
         monkeypatch.setattr(model, "predict", predict)
-        monkeypatch.setattr(explain, "_forward", forward)
+        monkeypatch.setattr(explain.inputs, "forward", forward)
 
     def take(self):
         arrays, self.arrays = self.arrays, []
