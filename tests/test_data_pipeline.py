@@ -173,6 +173,54 @@ def test_unreadable_images_are_skipped_counted_and_the_epoch_completes(faces, tm
     assert sum("truncated.jpg" in r.getMessage() for r in caplog.records) == 1
 
 
+def test_a_transformed_dataset_still_finds_its_skipped_files(faces, tmp_path):
+    """`.map` / `.take` return new datasets without `ds.skipped`; `skipped_images` follows
+    the tf.data lineage back to the record, which keeps growing while batches decode."""
+    from agekit.data import skipped_images
+
+    data = bytearray(cv2.imencode(".png", np.random.randint(0, 255, (40, 40, 3), np.uint8))[1].tobytes())
+    data[100:400] = b"\0" * 300
+    (tmp_path / "corrupt.png").write_bytes(bytes(data))  # fails only when decoded
+    corrupt, gone = str(tmp_path / "corrupt.png"), str(tmp_path / "gone.jpg")  # left out up front
+    df = pd.concat([faces, pd.DataFrame({"path": [corrupt, gone], "age": [50.0, 60.0]})],
+                   ignore_index=True)
+    ds = make_dataset(df, target="regression", image_size=SIZE, batch_size=4, seed=0)
+    transformed = ds.map(lambda images, ages: (images / 255.0, ages)).take(2)
+    assert not hasattr(transformed, "skipped")
+    found = skipped_images(transformed)
+    assert found is ds.skipped and found.paths == [gone]
+    assert len(collect(transformed)[0]) == 8  # two batches decoded: the corrupt file met
+    assert found.reasons() == {gone: "missing or unreadable file", corrupt: "decoder error"}
+    assert {gone, corrupt} <= set(skipped_images().paths)  # the process-wide record
+
+
+def test_shared_and_process_wide_records_of_skipped_files(faces, tmp_path):
+    import tensorflow as tf
+
+    from agekit.data import skipped_images
+
+    skipped_images().clear()
+    missing = [str(tmp_path / f"{name}.jpg") for name in ("a", "b", "c")]
+
+    def with_missing(path):
+        return pd.concat([faces, pd.DataFrame({"path": [path], "age": [30.0]})], ignore_index=True)
+
+    shared = SkippedImages()
+    first = make_dataset(with_missing(missing[0]), target="regression", image_size=SIZE, skipped=shared)
+    second = make_dataset(with_missing(missing[1]), target="regression", image_size=SIZE, skipped=shared)
+    assert first.skipped is shared and second.skipped is shared and shared.paths == missing[:2]
+    third = make_dataset(with_missing(missing[2]), target="regression", image_size=SIZE)
+    assert skipped_images(tf.data.Dataset.zip(first, third).take(1)).paths == missing  # union
+    assert skipped_images().paths == missing
+    with pytest.raises(ValueError, match="Expected a dataset returned by agekit.data.make_dataset"):
+        skipped_images(tf.data.Dataset.range(3).map(lambda x: x + 1))
+    with pytest.raises(TypeError, match="Expected a tf.data.Dataset .* Received: dataset=DataFrame"):
+        skipped_images(faces)
+    with pytest.raises(TypeError, match="Expected None or an agekit.data.SkippedImages"):
+        make_dataset(faces, target="regression", skipped=[])
+    skipped_images().clear()
+    assert skipped_images().count == 0 and shared.count == 2
+
 def test_the_same_seed_gives_the_same_batches(faces):
     def batches(seed):
         ds = make_dataset(faces, target="regression", image_size=SIZE, batch_size=4, augment=Augment(), seed=seed)

@@ -6,6 +6,7 @@ Importing this subpackage imports TensorFlow and Keras (`import agekit` does not
     train = make_dataset(train_df, target="dex", augment=Augment(), seed=0)
     model.fit(train, epochs=10)
     train.skipped.count   # unreadable images skipped and recorded
+    skipped_images(train.map(...).take(...))   # the same record, through transformations
 """
 
 from agekit.data.augment import FILL_MODES, Augment, AugmentLayer
@@ -20,7 +21,7 @@ from agekit.data.decode import (
 )
 from agekit.data.pipeline import AUTOTUNE, make_dataset, make_datasets
 from agekit.data.preprocess import PREPROCESSING, preprocess_images
-from agekit.data.skipped import SkippedImages
+from agekit.data.skipped import SkippedImages, skipped_images
 from agekit.data.targets import TARGETS, Targets, encode_target, encode_targets
 
 __all__ = [
@@ -45,4 +46,5 @@ __all__ = [
     "preprocess_images",
     "read_and_decode",
     "resize_image",
+    "skipped_images",
 ]

@@ -36,7 +36,7 @@ from agekit.data.decode import (
     resize_image,
 )
 from agekit.data.preprocess import check_preprocess, preprocess_images
-from agekit.data.skipped import SkippedImages
+from agekit.data.skipped import SkippedImages, recorder
 from agekit.data.targets import encode_targets
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -105,8 +105,16 @@ def make_dataset(
         clip_ages: Map ages above `num_classes - 1` to it for `dex` / `coral`.
         drop_remainder: Drop the last, smaller batch.
         shuffle_buffer: Buffer of decoded images shuffled after a `cache`.
-        skipped: A `SkippedImages` to record skipped files in (a new one by default).
-            The record is also the `skipped` attribute of the returned dataset.
+        skipped: A `SkippedImages` to record skipped files in (a new one by default;
+            pass one to share it between datasets).
+
+    Skipped files: a file that cannot be read is left out (or, if it fails only when
+    decoded, replaced by another image of its chunk) and recorded with its reason, and
+    a warning is logged the first time. The record is the `skipped` attribute of the
+    returned dataset. A dataset made from it (`ds.map(...)`, `.take(...)`) is a new
+    object without the attribute: `agekit.data.skipped_images(that_dataset)` finds the
+    record through its `tf.data` lineage, and `agekit.data.skipped_images()` holds the
+    skipped files of every `make_dataset` of this process.
 
     Returns:
         A `tf.data.Dataset` of `images` (float32, `(batch, height, width, channels)`),
@@ -115,10 +123,19 @@ def make_dataset(
         `color` say otherwise.
 
     Example:
-        >>> ds = make_dataset(df, target="dex", augment=Augment(), seed=0)
-        >>> model.fit(ds, epochs=10)
+        >>> import tempfile
+        >>> from agekit.data import Augment, skipped_images
+        >>> from agekit.datasets import load_utkface, make_synthetic
+        >>> df = load_utkface(make_synthetic(tempfile.mkdtemp(), 8, format="utkface"))
+        >>> ds = make_dataset(df, target="dex", image_size=32, batch_size=4, augment=Augment(),
+        ...                   seed=0)  # then model.fit(ds, epochs=10)
+        >>> images, y = next(iter(ds))
+        >>> tuple(images.shape), tuple(y.shape)  # RGB in [0, 255]; DEX targets, ages 0-100
+        ((4, 32, 32, 3), (4, 101))
         >>> ds.skipped.count  # unreadable images skipped so far
         0
+        >>> skipped_images(ds.map(lambda x, y: x).take(1)) is ds.skipped
+        True
     """
     if card is not None:
         image_size, resize, color, preprocess = _from_card(card, image_size, resize, color, preprocess)
@@ -142,6 +159,10 @@ def make_dataset(
         os.makedirs(os.path.dirname(os.path.abspath(os.fspath(cache))), exist_ok=True)
 
     skipped = SkippedImages() if skipped is None else skipped
+    if not isinstance(skipped, SkippedImages):
+        fail("None or an agekit.data.SkippedImages", "skipped", type(skipped).__name__,
+             error=TypeError)
+    record = recorder(skipped)  # the dataset's record and the process-wide one
     paths = df["path"].astype(str).tolist()
     targets = encode_targets(
         df.reset_index(drop=True), target, num_classes=num_classes, sigma=sigma,
@@ -151,7 +172,7 @@ def make_dataset(
     reasons = [check_file(p) for p in paths]  # missing, empty, unknown or truncated: left out now
     usable = np.array([reason == OK for reason in reasons], dtype=bool)
     for i in np.flatnonzero(~usable):
-        skipped.record(paths[i], reasons[i])
+        record(paths[i], reasons[i])
     if not usable.any():
         fail("at least one readable image file", "path", paths[:3])
 
@@ -170,7 +191,7 @@ def make_dataset(
 
     aug_seed = seed if augment is None or augment.seed is None else augment.seed
     ds = _load_stage(
-        indices, paths, skipped, size=size, resize=resize, color=color,
+        indices, paths, record, size=size, resize=resize, color=color,
         augment=augment if cache is None else None, seed=aug_seed,
     )  # fmt: skip
     if cache is not None:  # cache single decoded images, augment after the cache
@@ -245,13 +266,13 @@ def _rng(chunk_seed):
     return np.random.default_rng(np.abs(np.asarray(chunk_seed, np.int64)))
 
 
-def _load_stage(indices, paths, skipped, *, size, resize, color, augment, seed):
+def _load_stage(indices, paths, record, *, size, resize, color, augment, seed):
     """Read, check, decode and resize (or warp) chunks of rows in parallel.
 
     Yields chunks `(uint8 images, rows, draws)`, one image per row; `draws` are each
     image's augmentation random numbers (zeros without `augment`). Files that looked
     complete but fail to decode (rare: `make_dataset` leaves out missing, empty, unknown
-    and truncated files before it starts) are recorded in `skipped` and their place is
+    and truncated files before it starts) are recorded (`record`) and their place is
     taken by another row of the chunk, image and label, so every epoch has the same
     number of images (prediction drops them again by path, `agekit.evaluation`).
     """
@@ -269,7 +290,7 @@ def _load_stage(indices, paths, skipped, *, size, resize, color, augment, seed):
         for row in rows:
             image, reason = read_and_decode(paths[row], color=color)
             if image is None:
-                skipped.record(paths[row], reason)
+                record(paths[row], reason)
             elif not warp or resize == "pad":
                 image = resize_image(image, image_size=size, resize=resize)
             decoded.append(image)
@@ -372,8 +393,14 @@ def make_datasets(
         A tuple of datasets, `(train_ds, *other_ds)`.
 
     Example:
-        >>> train_ds, val_ds = make_datasets(train, val, target="dex", image_size=64,
-        ...                                  preprocess="none", augment=Augment())
+        >>> import tempfile
+        >>> from agekit.data import Augment
+        >>> from agekit.datasets import load_utkface, make_synthetic
+        >>> df = load_utkface(make_synthetic(tempfile.mkdtemp(), 12, format="utkface"))
+        >>> train_ds, val_ds = make_datasets(df[:8], df[8:], target="dex", image_size=32,
+        ...                                  batch_size=4, augment=Augment())
+        >>> int(train_ds.cardinality()), int(val_ds.cardinality())  # batches per epoch
+        (2, 1)
     """
     train_options = {**options, "cache": None} if balance is not None else options
     first = make_dataset(train, augment=augment, balance=balance, seed=seed, shuffle=True, **train_options)
