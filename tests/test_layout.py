@@ -36,6 +36,22 @@ def test_explain_keeps_its_public_names():
     assert explain.overlay is plots.overlay  # drawn by agekit.plots, re-exported
 
 
+def test_plots_keeps_its_public_names():
+    from agekit import plots
+    from agekit.plots import (  # noqa: F401 (each name must import)
+        age_title,
+        overlay,
+        plot_age_distribution,
+        plot_confusion,
+        plot_heatmap,
+        plot_history,
+        plot_mae_by_age,
+        plot_predictions,
+    )
+
+    assert set(plots.__all__) <= set(dir(plots))
+
+
 def test_tuning_keeps_its_public_names():
     import agekit
     from agekit import tuning

@@ -65,6 +65,7 @@ class AgeHyperModel(keras_tuner.HyperModel):
         seed: Seed of the shuffling and augmentation of each trial's data.
 
     Example:
+        >>> import keras_tuner
         >>> hypermodel = AgeHyperModel(backbone="basic_cnn", learning_rate=(1e-4, 1e-2),
         ...                            batch_size=(16, 32), head=["dex", "regression"],
         ...                            dropout=0.3, augment=False, input_shape=(64, 64, 3))
@@ -204,9 +205,20 @@ class AgeHyperModel(keras_tuner.HyperModel):
                 arrays and ages in years.
             training: Shuffled and, if `augment` is on, augmented; otherwise in order.
 
+        Returns:
+            A batched `tf.data.Dataset` of `(images, y)`.
+
         Example:
-            >>> test_ds = hypermodel.make_dataset(result.best_hyperparameters, test_df)
-            >>> result.best_model.evaluate(test_ds, return_dict=True)["age_mae"]
+            `hypermodel.make_dataset(result.best_hyperparameters, test_df)` gives the
+            test data of the best model of a search (`result.best_model.evaluate`).
+
+            >>> import numpy as np
+            >>> hypermodel = AgeHyperModel(backbone="basic_cnn", head="regression",
+            ...                            augment=False, input_shape=(16, 16, 3))
+            >>> x, ages = np.zeros((10, 16, 16, 3), "uint8"), np.arange(20.0, 30.0)
+            >>> ds = hypermodel.make_dataset({"head": "regression", "batch_size": 4}, (x, ages))
+            >>> [tuple(images.shape) for images, y in ds]
+            [(4, 16, 16, 3), (4, 16, 16, 3), (2, 16, 16, 3)]
         """
         import tensorflow as tf
 

@@ -30,6 +30,12 @@ def default_objective(hypermodel: AgeHyperModel) -> keras_tuner.Objective:
     Every dex, regression and coral model an `AgeHyperModel` builds reports `age_mae`,
     its age error in years, so trials with different heads compare on one scale.
 
+    Args:
+        hypermodel: The `AgeHyperModel` of the search.
+
+    Returns:
+        A `keras_tuner.Objective`.
+
     Example:
         >>> default_objective(AgeHyperModel(head="bins:utk7")).name
         'val_macro_f1'
@@ -84,8 +90,15 @@ def results_table(trials) -> pd.DataFrame:
     Args:
         trials: A Keras Tuner tuner (all the trials of its oracle) or a list of trials.
 
+    Returns:
+        A DataFrame, one row per trial in trial order (`TuneResult.results`).
+
     Example:
-        >>> results_table(result.tuner).sort_values("score").head(3)
+        `results_table(result.tuner).sort_values("score").head(3)`: the best three trials
+        of a search (`tune` shows one). Without trials, the columns only:
+
+        >>> results_table([]).columns.tolist()
+        ['trial_id', 'status', 'score', 'best_epoch']
     """
     if hasattr(trials, "oracle"):
         trials = [trials.oracle.trials[k] for k in sorted(trials.oracle.trials)]
@@ -145,11 +158,25 @@ def tune(
         A `TuneResult` (results table, best model and hyperparameters, tuner).
 
     Example:
-        >>> train, val = agekit.datasets.split(agekit.load_utkface("UTKFace"), val=0.2)
-        >>> hypermodel = AgeHyperModel(backbone="basic_cnn", input_shape=(64, 64, 3))
-        >>> result = tune(train, val, hypermodel=hypermodel, tuner="random", max_trials=20,
-        ...               epochs=5, directory="runs/tuning", project_name="basic_cnn")
-        >>> result.results.sort_values("score").head()
+        On real data: `train, val = split(load_utkface("UTKFace"), val=0.2)`, then the
+        same call with `AgeHyperModel(backbone="basic_cnn", input_shape=(64, 64, 3))`,
+        `max_trials=20, epochs=5`. Here two trials of a tiny model on random arrays:
+
+        >>> import tempfile
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> x, ages = rng.integers(0, 256, (16, 16, 16, 3)).astype("uint8"), rng.uniform(1, 90, 16)
+        >>> hypermodel = AgeHyperModel(
+        ...     backbone="basic_cnn", head="regression", learning_rate=(1e-3, 1e-2), batch_size=8,
+        ...     dropout=0.0, augment=False, input_shape=(16, 16, 3),
+        ...     backbone_kwargs={"basic_cnn": {"layers": 1, "base_filters": 2, "hidden": 4}})
+        >>> result = tune((x[:12], ages[:12]), (x[12:], ages[12:]), hypermodel=hypermodel,
+        ...               tuner="random", max_trials=2, epochs=1, directory=tempfile.mkdtemp(),
+        ...               seed=0, verbose=0)
+        >>> result.results[["trial_id", "status"]].values.tolist()
+        [['0', 'COMPLETED'], ['1', 'COMPLETED']]
+        >>> result.objective, result.best_model is not None
+        ('val_age_mae', True)
     """
     hypermodel = AgeHyperModel() if hypermodel is None else hypermodel
     if not isinstance(hypermodel, AgeHyperModel):
