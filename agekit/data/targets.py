@@ -154,9 +154,11 @@ def encode_targets(
         `Targets(y, sample_weight)`.
 
     Example:
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"age": [25.0, 40.0], "gender": pd.array([0, None], dtype="Int64")})
         >>> t = encode_targets(df, {"age": "regression", "gender": "gender"})
-        >>> sorted(t.y)
-        ['age', 'gender']
+        >>> sorted(t.y), t.sample_weight["gender"].tolist()  # the unknown gender weighs 0
+        (['age', 'gender'], [1.0, 0.0])
     """
     options = {"num_classes": num_classes, "sigma": sigma, "clip_ages": clip_ages}
     if target is None:

@@ -1,10 +1,12 @@
 """Age models: transfer-learning builders, heads, freezing, and the studies' CNNs.
 
 Example:
-    >>> from agekit.models import build_model, set_trainable, compile_model
-    >>> model = build_model("vgg16", "dex", weights="imagenet")
-    >>> set_trainable(model, last=8)           # conv block 5 and the top
-    >>> compile_model(model, learning_rate=1e-5)
+    >>> from agekit.models import build_model, compile_model, set_trainable
+    >>> model = build_model("vgg16", "dex", weights=None,  # "imagenet" to fine-tune
+    ...                     input_shape=(64, 64, 3))
+    >>> set_trainable(model, last=8)  # conv block 5 and the top
+    ['block5_conv1', 'block5_conv2', 'block5_conv3', 'fc1', 'fc2', 'age']
+    >>> model = compile_model(model, learning_rate=1e-5)
 """
 
 from agekit.models.build import (

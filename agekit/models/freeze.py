@@ -75,6 +75,8 @@ def set_trainable(model, *, last=None, from_layer=None, train_batchnorm=True):
         The names of the layers that now hold trainable weights, in model order.
 
     Example:
+        >>> from agekit.models import build_model
+        >>> model = build_model("vgg16", "dex", weights=None, input_shape=(32, 32, 3))
         >>> set_trainable(model, last=8)[:3]
         ['block5_conv1', 'block5_conv2', 'block5_conv3']
     """
@@ -113,8 +115,10 @@ def trainable_summary(model):
     """Counts of trainable layers (with weights), weight tensors and parameters.
 
     Example:
-        >>> trainable_summary(model)["layers"]
-        4
+        >>> from agekit.models import basic_cnn
+        >>> model = basic_cnn(input_shape=(32, 32, 1), layers=2, base_filters=4, hidden=8)
+        >>> trainable_summary(model)  # 2 x (conv, batch norm), the hidden dense, the head
+        {'layers': 6, 'weights': 12, 'params': 4527}
     """
     layers = [layer for layer in model.layers if layer.trainable and layer.trainable_weights]
     return {

@@ -165,7 +165,8 @@ def heads_of(model):
     """The `Head` layers of `model` by name (agekit names each after its output).
 
     Example:
-        >>> sorted(heads_of(build_model("vgg16", "dex", weights=None, outputs={"gender": 2})))
+        >>> from agekit.models import basic_cnn
+        >>> sorted(heads_of(basic_cnn(input_shape=(32, 32, 1), head="dex", outputs={"gender": 2})))
         ['age', 'gender']
     """
     return {layer.name: layer for layer in model.layers if isinstance(layer, Head)}

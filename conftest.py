@@ -1,0 +1,33 @@
+"""pytest settings for the docstring examples of agekit (`--doctest-modules`, setup.cfg).
+
+`python -m pytest` runs tests/ and every `>>>` example in agekit/ (testpaths). Each
+example is runnable on its own: it imports what it uses and makes its own tiny inputs.
+Here each one also runs in its own temporary folder (relative paths and
+`tempfile.mkdtemp()` land under pytest's temporary folder, not in the repository),
+with matplotlib drawing off screen, and its figures are closed afterwards.
+"""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent / "agekit"
+
+
+@pytest.fixture(autouse=True)
+def _docstring_examples_in_a_temporary_folder(request, monkeypatch):
+    if not Path(str(request.node.path)).resolve().is_relative_to(PACKAGE):
+        yield  # a test of tests/: tests/conftest.py sets it up
+        return
+    folder = request.getfixturevalue("tmp_path")
+    monkeypatch.chdir(folder)
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
