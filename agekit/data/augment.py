@@ -86,11 +86,16 @@ class Augment:
             albumentations' `RandomBrightnessContrast` does.
 
     Example:
+        >>> import tempfile
+        >>> import keras
+        >>> from agekit.data import make_dataset
+        >>> from agekit.datasets import load_utkface, make_synthetic
+        >>> df = load_utkface(make_synthetic(tempfile.mkdtemp(), 8, format="utkface"))
         >>> aug = Augment(rotation=10, shift=0.1, zoom=0.1, flip=True)
         >>> agecnn = Augment(rotation=15, shift=0.05, zoom=0.05, flip=False, p_affine=0.5,
         ...                  brightness=0.2, contrast=0.2, contrast_mode="gain",
         ...                  p_brightness=0.5, p_contrast=0.5, blur=2.0, p_blur=0.5)
-        >>> train = make_dataset(df, augment=aug, seed=0)  # on the CPU, in tf.data
+        >>> train = make_dataset(df, image_size=64, augment=aug, seed=0)  # on the CPU, in tf.data
         >>> model = keras.Sequential(  # or on the GPU, as the model's first layer
         ...     [keras.Input((224, 224, 3)), aug.layer(), keras.layers.Rescaling(1 / 255)]
         ... )
@@ -357,8 +362,9 @@ class AugmentLayer(keras.layers.Layer):
     (float16 under `mixed_float16`).
 
     Example:
+        >>> import numpy as np
         >>> layer = Augment(rotation=10).layer()
-        >>> layer(np.zeros((2, 32, 32, 3), "float32"), training=True).shape
+        >>> tuple(layer(np.zeros((2, 32, 32, 3), "float32"), training=True).shape)
         (2, 32, 32, 3)
     """
 

@@ -198,9 +198,17 @@ def compile_model(model, *, learning_rate=1e-4, optimizer="adam", loss_weights=N
         **kwargs: Passed to `model.compile` (e.g. `jit_compile`).
 
     Example:
-        >>> compile_model(model, learning_rate=1e-5)   # after set_trainable(...)
-        >>> compile_model(model, optimizer="nadam", weight_decay=0.1,
-        ...               weight_decay_mode="l2", label_smoothing=0.001)  # AGECNN
+        >>> from agekit.models import basic_cnn, build_model, set_trainable
+        >>> model = build_model("vgg16", "dex", weights=None, input_shape=(32, 32, 3))
+        >>> _ = set_trainable(model, last=8)
+        >>> model = compile_model(model, learning_rate=1e-5)  # again after set_trainable
+        >>> round(float(model.optimizer.learning_rate), 8)
+        1e-05
+        >>> agecnn = compile_model(basic_cnn(input_shape=(32, 32, 1)), optimizer="nadam",
+        ...                        weight_decay=0.1, weight_decay_mode="l2",
+        ...                        label_smoothing=0.001)  # the UTKFace study's AGECNN
+        >>> type(agecnn.optimizer).__name__
+        'NadamL2'
     """
     from agekit.losses import SparseCategoricalCrossentropy
     from agekit.models.optimizers import make_optimizer
