@@ -75,8 +75,12 @@ def serving_model(model) -> keras.Model:
         A `keras.Model` (it calls `model`; it is for export, not for training).
 
     Example:
-        >>> serving_model(model).output_names  # doctest: +SKIP
-        ['age', 'gender']
+        >>> import numpy as np
+        >>> from agekit.models import basic_cnn
+        >>> model = basic_cnn(input_shape=(32, 32, 1), head="dex", outputs={"gender": 2})
+        >>> served = serving_model(model)(np.zeros((1, 32, 32, 3), "uint8"))
+        >>> {name: tuple(value.shape) for name, value in served.items()}  # years, probabilities
+        {'age': (1,), 'gender': (1, 2)}
     """
     from agekit.models.card import Preprocess, card_of
     from agekit.predict import outputs_by_name

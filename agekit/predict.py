@@ -122,8 +122,11 @@ def prepare_inputs(model, inputs) -> np.ndarray:
         float32 array `(n, height, width, channels)`: RGB in [0, 255] for agekit models.
 
     Example:
-        >>> prepare_inputs(model, ["face.jpg"]).shape  # doctest: +SKIP
-        (1, 64, 64, 3)
+        >>> import numpy as np
+        >>> from agekit.models import basic_cnn
+        >>> model = basic_cnn(input_shape=(32, 32, 1))  # greyscale: it converts inside
+        >>> prepare_inputs(model, [np.zeros((48, 40), "uint16")]).shape  # 16-bit grey photo
+        (1, 32, 32, 3)
     """
     from agekit.images import model_batch
     from agekit.models.card import card_of

@@ -1,6 +1,7 @@
 """The package's layout: modules of one concern, none over about 450 lines (issue 20).
 
-The split packages keep every public name importable where it was.
+The split packages keep every public name importable where it was, and the test
+command runs the docstring examples.
 """
 
 from pathlib import Path
@@ -75,3 +76,14 @@ def test_tuning_keeps_its_public_names():
     assert set(tuning.__all__) <= set(dir(tuning))
     assert agekit.tune is tune and agekit.AgeHyperModel is AgeHyperModel
     assert sorted(TUNERS) == ["bayesian", "hyperband", "random"] and AGE_METRIC == "age_mae"
+
+
+def test_python_m_pytest_runs_the_docstring_examples():
+    """The README's test command (and CI) runs every `>>>` example in agekit/ (doctest)."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    pytest_options = config["tool:pytest"]
+    assert "agekit" in pytest_options["testpaths"].split()
+    assert "--doctest-modules" in pytest_options["addopts"].split()

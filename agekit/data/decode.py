@@ -140,7 +140,15 @@ def read_and_decode(path, *, color: str = "rgb") -> tuple:
     """Read one file: `(image or None, reason code)`; never raises on bad files.
 
     Example:
-        >>> image, reason = read_and_decode("/data/face.jpg")  # doctest: +SKIP
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from agekit.images import write_image
+        >>> path = write_image(f"{tempfile.mkdtemp()}/face.png", np.zeros((20, 30, 3), "uint8"))
+        >>> image, reason = read_and_decode(path)
+        >>> image.shape, reason  # 0: read (agekit.data.skipped.REASONS for the others)
+        ((20, 30, 3), 0)
+        >>> read_and_decode("/nowhere/face.jpg")
+        (None, 4)
     """
     try:
         with open(path, "rb") as file:

@@ -258,8 +258,9 @@ def card_of(model) -> ModelCard:
         TypeError: a plain Keras model that was never described (see `describe`).
 
     Example:
+        >>> from agekit.models import build_model
         >>> card_of(build_model("vgg16", weights=None, input_shape=(32, 32, 3),
-        ...                     fc_units=8)).preprocess   # doctest: +SKIP
+        ...                     fc_units=8)).preprocess
         'vgg16'
     """
     attached = getattr(model, "_agekit_card", None)
@@ -295,7 +296,9 @@ def set_card(model, **facts) -> ModelCard:
             `backbone` (see `ModelCard`); None removes a fact.
 
     Example:
-        >>> set_card(model, age_range=(1, 116), data="utkface").data  # doctest: +SKIP
+        >>> from agekit.models import basic_cnn
+        >>> model = basic_cnn(input_shape=(32, 32, 1))
+        >>> set_card(model, age_range=(1, 116), data="utkface").data
         'utkface'
     """
     unknown = sorted(set(facts) - set(FACTS))
