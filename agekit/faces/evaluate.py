@@ -18,9 +18,15 @@ def read_imglab_boxes(xml_path: str | os.PathLike) -> dict:
     """`{image file: [FaceBox, ...]}` from a dlib imglab XML file.
 
     Example:
-        >>> boxes = read_imglab_boxes("dlib-examples/testing.xml")
-        >>> sum(map(len, boxes.values()))
-        25
+        dlib's `examples/faces/testing.xml` holds 25 boxes; a file of one:
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> xml = Path(tempfile.mkdtemp()) / "testing.xml"
+        >>> _ = xml.write_text("<dataset><images><image file='a.jpg'>"
+        ...                    "<box top='10' left='20' width='30' height='40'/></image></images></dataset>")
+        >>> read_imglab_boxes(xml)
+        {'a.jpg': [FaceBox(left=20.0, top=10.0, right=50.0, bottom=50.0, score=nan)]}
     """
     xml_path = Path(xml_path)
     if not xml_path.is_file():
