@@ -12,7 +12,9 @@ Subpackages: `labels` (numpy only), `metrics`, `losses`, `models`, `training`,
 `datasets` (pandas), `images` and `faces` (OpenCV, dlib), `data` (tf.data pipelines),
 `predict` (`load_model`, `predict_age`), `evaluation` (held-out scores), `experiment`
 (a whole run from settings), `recipes` (measured training runs), `tuning`
-(Keras Tuner search), `explain` (activations, occlusion, Grad-CAM) and `plots` (figures).
+(Keras Tuner search), `explain` (activations, occlusion, Grad-CAM), `plots` (figures),
+`calibration` (conformal age intervals) and `audit` (errors per group, age-threshold
+decisions), both numpy / pandas only.
 """
 
 import importlib
@@ -37,6 +39,8 @@ _SUBMODULES = (
     "tuning",
     "explain",
     "plots",
+    "calibration",
+    "audit",
 )
 
 # Top-level names -> the subpackage they live in.

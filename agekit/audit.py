@@ -184,7 +184,7 @@ def _rates(true, accepted, threshold):
     return int(under.sum()), int(over.sum()), fa, fr
 
 
-def threshold_decisions(pred, true, *, thresholds=THRESHOLDS, buffers=BUFFERS,
+def threshold_decisions(y_true, y_pred, *, thresholds=THRESHOLDS, buffers=BUFFERS,
                         target_false_accept: float | None = 0.05, max_buffer: int = 30,
                         low=None) -> pd.DataFrame:
     """False accept / false reject of age-threshold decisions made from predictions.
@@ -195,8 +195,8 @@ def threshold_decisions(pred, true, *, thresholds=THRESHOLDS, buffers=BUFFERS,
     T or older rejected.
 
     Args:
-        pred: Predicted ages.
-        true: True ages.
+        y_true: True ages.
+        y_pred: Predicted ages.
         thresholds: Ages T to decide on.
         buffers: Buffers (years) to score, rule `"buffer"`.
         target_false_accept: Also report, rule `"target"`, the smallest whole-year
@@ -211,15 +211,16 @@ def threshold_decisions(pred, true, *, thresholds=THRESHOLDS, buffers=BUFFERS,
         `false_accept`, `false_reject` (None when that side has nobody).
 
     Example:
-        >>> threshold_decisions([17, 19, 20, 30], [16, 17, 19, 30], thresholds=[18],
+        >>> threshold_decisions([16, 17, 19, 30], [17, 19, 20, 30], thresholds=[18],
         ...                     buffers=[0], target_false_accept=None).values.tolist()[0]
         [18, 'buffer', 0, 2, 2, 0.5, 0.0]
     """
-    pred, true = np.atleast_1d(as_float_array(pred, "pred")).reshape(-1), as_ages(true, "true")
-    same_length(pred=pred, true=true)
+    true = as_ages(y_true, "y_true")
+    pred = np.atleast_1d(as_float_array(y_pred, "y_pred")).reshape(-1)
+    same_length(y_true=true, y_pred=pred)
     if low is not None:
         low = np.asarray(low, dtype=np.float64).reshape(-1)
-        same_length(pred=pred, low=low)
+        same_length(y_pred=pred, low=low)
     if target_false_accept is not None and not 0 <= target_false_accept < 1:
         fail("a target false-accept rate in [0, 1)", "target_false_accept", target_false_accept)
     rows = []
@@ -286,7 +287,7 @@ def audit(table: pd.DataFrame, *, true: str = "age", pred: str = "pred_age",
                           seed=seed)
     interval = _interval_columns(table, low, high)
     decisions = threshold_decisions(
-        table[pred].to_numpy(dtype=np.float64), table[true].to_numpy(dtype=np.float64),
+        table[true].to_numpy(dtype=np.float64), table[pred].to_numpy(dtype=np.float64),
         thresholds=thresholds, buffers=buffers, target_false_accept=target_false_accept,
         low=None if interval is None else table[interval[0]].to_numpy(dtype=np.float64))
     settings = {"age_bands": list(AGE_BANDS.labels), "bootstrap": n_boot, "confidence": 0.95,

@@ -365,6 +365,39 @@ def predict_interval(head, outputs, calibration: dict | None, *, level: float = 
                          "age_std": dist.std})
 
 
+def outside_age_range(ages, age_range, *, warn: bool = True) -> np.ndarray:
+    """Which predictions fall outside the ages the model was trained on (and warn once).
+
+    Neither the point estimate nor the interval is checked there: the calibration split
+    came from the same age range, so its guarantee says nothing about such faces.
+
+    Args:
+        ages: Predicted ages (or interval bounds).
+        age_range: `(youngest, oldest)` age of the training data (the model card's
+            `age_range`); None checks nothing.
+        warn: Issue one `UserWarning` with the count when any is outside.
+
+    Returns:
+        Boolean array, True where the age is below the youngest or above the oldest.
+
+    Example:
+        >>> outside_age_range([10, 50, 95], (16, 90), warn=False).tolist()
+        [True, False, True]
+    """
+    ages = np.atleast_1d(as_float_array(ages, "ages")).reshape(-1)
+    if age_range is None:
+        return np.zeros(len(ages), dtype=bool)
+    low, high = (float(v) for v in age_range)
+    outside = (ages < low) | (ages > high)
+    if warn and outside.any():
+        import warnings
+
+        warnings.warn(f"{int(outside.sum())} of {len(ages)} predicted ages fall outside the "
+                      f"age range the model was trained on ({low:g}-{high:g}); their ages and "
+                      "intervals are extrapolations.", UserWarning, stacklevel=2)
+    return outside
+
+
 def coverage_table(head, outputs, true, calibration: dict, *, levels=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95),
                    methods=METHODS) -> pd.DataFrame:
     """Observed coverage and mean width of each method's intervals on labelled faces.
@@ -415,5 +448,6 @@ __all__ = [
     "age_distribution",
     "coverage_table",
     "fit_calibration",
+    "outside_age_range",
     "predict_interval",
 ]

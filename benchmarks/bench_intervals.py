@@ -177,7 +177,7 @@ def main(argv=None):
           f"resamples; bias = mean of pred - true; coverage / width of the "
           f"{calibration['method']} {args.level:.0%} interval)")
     print(groups.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    decisions = threshold_decisions(table["pred_age"], table["age"],
+    decisions = threshold_decisions(table["age"], table["pred_age"],
                                     low=table["pred_age_low"])
     print("\n   age-threshold decisions (accept when pred >= T + buffer; target: smallest "
           "buffer with false accept <= 5%; lower_bound: accept when the interval's low end >= T)")

@@ -84,7 +84,7 @@ def test_group_errors_without_labels_or_intervals():
 def test_threshold_decisions_by_hand():
     true = [12, 15, 17, 17, 18, 19, 25, 40]
     pred = [14, 19, 16, 18, 17, 21, 22, 38]
-    table = threshold_decisions(pred, true, thresholds=[13, 18], buffers=[0, 2],
+    table = threshold_decisions(true, pred, thresholds=[13, 18], buffers=[0, 2],
                                 target_false_accept=0.0)
     rows = {(r.threshold, r.rule, r.buffer): r for r in table.itertuples()}
     at18 = rows[(18, "buffer", 0)]
@@ -105,19 +105,19 @@ def test_threshold_decisions_by_hand():
 def test_threshold_decisions_target_and_lower_bound():
     true = [16, 17, 20, 30]
     pred = [19, 17, 20, 30]
-    table = threshold_decisions(pred, true, thresholds=[18], buffers=[], max_buffer=3,
+    table = threshold_decisions(true, pred, thresholds=[18], buffers=[], max_buffer=3,
                                 target_false_accept=0.0, low=[15, 16, 18, 25])
     target, bound = table.itertuples()
     assert (target.rule, target.buffer, target.false_accept) == ("target", 2, 0.0)  # 19 < 20
     assert target.false_reject == 0.0  # 20 and 30 pass 20
     assert (bound.rule, bound.false_accept, bound.false_reject) == ("lower_bound", 0.0, 0.0)
-    none = threshold_decisions(pred, true, thresholds=[18], buffers=[], max_buffer=0,
+    none = threshold_decisions(true, pred, thresholds=[18], buffers=[], max_buffer=0,
                                target_false_accept=0.0)
     assert pd.isna(none["buffer"][0]) and np.isnan(none["false_accept"][0])
     with pytest.raises(ValueError, match="target false-accept rate in \\[0, 1\\)"):
-        threshold_decisions(pred, true, target_false_accept=5)
+        threshold_decisions(true, pred, target_false_accept=5)
     with pytest.raises(ValueError, match="same length"):
-        threshold_decisions(pred, true[:2])
+        threshold_decisions(true[:2], pred)
 
 
 def test_audit_is_json_ready():

@@ -5,6 +5,8 @@ synthetic population whose true spread the head knows only up to a factor.
 """
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from agekit.calibration import (
     age_distribution,
     coverage_table,
     fit_calibration,
+    outside_age_range,
     predict_interval,
 )
 from agekit.models.heads import Head
@@ -170,3 +173,17 @@ def test_bad_inputs_are_rejected():
         fit_calibration(head, np.eye(3), [1, 2])
     with pytest.raises(ValueError, match="increasing levels in \\(0, 1\\)"):
         fit_calibration(head, np.eye(3), [0, 1, 2], levels=[0.9, 0.5])
+
+
+def test_calibration_and_audit_import_no_tensorflow():
+    code = ("import sys, agekit.calibration, agekit.audit; "
+            "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_outside_age_range_warns_once_with_the_count():
+    with pytest.warns(UserWarning, match="2 of 3 predicted ages fall outside .* \\(16-90\\)"):
+        mask = outside_age_range([10, 50, 95], (16, 90))
+    assert mask.tolist() == [True, False, True]
+    assert not outside_age_range([10], None).any()
