@@ -45,22 +45,30 @@ slightly optimistic; hold out a split used for nothing else when it matters.
 
 The fitted calibration is a JSON-ready dict (the model card's `calibration`):
 
-    {"version": 1, "method": "normalized", "head": "dex", "n": 1971,
-     "levels": [0.01, 0.02, ..., 0.99], "min_std": 0.5,
+    {"version": 1, "method": "normalized", "head": "dex", "n": 1971, "min_std": 0.5,
+     "levels": [0.01, 0.02, ..., 0.99],
      "scores": {"normalized": [...], "absolute": [...], "cqr": [...]}}
 
-`scores[m][i]` is the score quantile q for `levels[i]` (None where n is too small for
-that level). A level that is not in `levels` uses the next one up (coverage is then at
-least the level asked). What an exported model computes for `"normalized"`, from the
-age head's softmax p over ages a_k = min_age + k:
+`scores[m][i]` is the score quantile q of method m for `levels[i]` (None where n is too
+small for that level). A level between two of `levels` uses the next one up (coverage
+is then at least the level asked); levels above 0.99 are refused.
 
-    age  = sum_k p_k a_k
-    std  = max(sqrt(sum_k p_k (a_k - age)^2 + 1/12), min_std)
-    low  = max(age - q * std, 0);  high = age + q * std     (q: a constant per level)
+What an exported model computes for the default `"normalized"` method at level
+`levels[i]`, with q = scores["normalized"][i] a constant: from the head's probabilities
+p over cells with centres c_j and widths w_j (constants of the head, `edges` of
+`age_distribution`; DEX: c_j = min_age + j, w_j = 1),
 
-(1/12 is the variance of a year spread uniformly.) `"absolute"` is the same with
-std = 1; `"cqr"` needs the quantile function (`AgeDistribution.quantile`: a cumulative
-sum, a count and one linear interpolation).
+    age  = the head's point estimate (Head.to_age; DEX: mean)
+    mean = sum_j p_j c_j
+    std  = max(sqrt(sum_j p_j ((c_j - mean)^2 + w_j^2 / 12)), min_std)
+    low  = max(age - q * std, 0);  high = age + q * std
+
+(the centred sum keeps float32 exact enough).
+
+CORAL: p_r = s_(r-1) - s_r with s_k = sigmoid(running minimum of the logits up to k),
+s_(-1) = 1, s_(K-1) = 0. A regression head has only `"absolute"`: age -/+ q. `"cqr"`
+needs the quantile function instead (`AgeDistribution.quantile`: a cumulative sum, a
+count of cells below the level and one linear interpolation).
 """
 
 from dataclasses import dataclass
@@ -202,9 +210,9 @@ def age_distribution(head, outputs, *, max_age: float = 100.0) -> AgeDistributio
         probs = cells
     centres, widths = (edges[1:] + edges[:-1]) / 2, np.diff(edges)
     mean = probs @ centres
-    variance = probs @ (centres**2 + widths**2 / 12) - mean**2
+    variance = (probs * (centres[None] - mean[:, None]) ** 2).sum(axis=1) + probs @ (widths**2 / 12)
     age = np.asarray(head.to_age(outputs), dtype=np.float64).reshape(-1)
-    return AgeDistribution(age, np.sqrt(np.maximum(variance, 0)), edges, probs, head.kind)
+    return AgeDistribution(age, np.sqrt(variance), edges, probs, head.kind)
 
 
 def _as_distribution(head, outputs):

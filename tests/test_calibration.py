@@ -187,3 +187,25 @@ def test_outside_age_range_warns_once_with_the_count():
         mask = outside_age_range([10, 50, 95], (16, 90))
     assert mask.tolist() == [True, False, True]
     assert not outside_age_range([10], None).any()
+
+
+def test_the_export_formula_in_keras_ops_matches_predict_interval():
+    """What an exported model computes (module docstring), written with keras.ops."""
+    from keras import ops
+
+    rng = np.random.default_rng(1)
+    probs = rng.dirichlet(np.full(101, 0.3), size=50).astype("float32")
+    probs[:5] = np.eye(101, dtype="float32")[[0, 3, 50, 99, 100]]  # sharp rows hit min_std
+    cal = fit_calibration(Head("dex"), rng.dirichlet(np.ones(101), size=200),
+                          rng.integers(0, 101, 200))
+    level = 0.9
+    q = cal["scores"]["normalized"][cal["levels"].index(level)]
+    p = ops.convert_to_tensor(probs)
+    ages = ops.arange(101, dtype="float32")
+    age = ops.sum(p * ages, axis=-1)
+    variance = ops.sum(p * ((ages[None] - age[:, None]) ** 2 + 1 / 12), axis=-1)
+    std = ops.maximum(ops.sqrt(variance), cal["min_std"])
+    low, high = ops.maximum(age - q * std, 0.0), age + q * std
+    expected = predict_interval(Head("dex"), probs, cal, level=level)
+    np.testing.assert_allclose(ops.convert_to_numpy(low), expected["age_low"], atol=1e-4)
+    np.testing.assert_allclose(ops.convert_to_numpy(high), expected["age_high"], atol=1e-4)
