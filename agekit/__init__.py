@@ -14,7 +14,9 @@ Subpackages: `errors` (the input errors agekit raises), `labels` (numpy only), `
 serving without agekit), `evaluation` (held-out scores), `experiment`
 (a whole run from settings), `recipes` (measured training runs), `studies` (the five
 studies' result tables as reproductions, plain data), `tuning`
-(Keras Tuner search), `explain` (activations, occlusion, Grad-CAM) and `plots` (figures).
+(Keras Tuner search), `explain` (activations, occlusion, Grad-CAM), `plots` (figures),
+`calibration` (conformal age intervals) and `audit` (errors per group, age-threshold
+decisions), both numpy / pandas only.
 """
 
 import importlib
@@ -42,6 +44,8 @@ _SUBMODULES = (
     "explain",
     "plots",
     "export",
+    "calibration",
+    "audit",
 )
 
 # Top-level names -> the subpackage they live in.

@@ -14,9 +14,11 @@ Figures are made with pyplot (so `plt.show()` shows them in a script); close the
 
 The modules (every name is importable from `agekit.plots`): `training` (curves),
 `predictions` (captions, confusion matrix, MAE by age, faces with their ages),
-`distribution` (ages per split), `heatmaps` (`overlay`, `plot_heatmap`).
+`distribution` (ages per split), `heatmaps` (`overlay`, `plot_heatmap`), `audit` (errors by
+group, interval coverage).
 """
 
+from agekit.plots.audit import plot_coverage, plot_group_errors
 from agekit.plots.distribution import plot_age_distribution
 from agekit.plots.heatmaps import overlay, plot_heatmap
 from agekit.plots.predictions import (
@@ -32,6 +34,8 @@ __all__ = [
     "overlay",
     "plot_age_distribution",
     "plot_confusion",
+    "plot_coverage",
+    "plot_group_errors",
     "plot_heatmap",
     "plot_history",
     "plot_mae_by_age",
