@@ -62,8 +62,7 @@ p over cells with centres c_j and widths w_j (constants of the head, `edges` of
 
 CORAL: p_r = s_(r-1) - s_r, s_k = sigmoid(running minimum of the logits up to k), s_(-1) = 1,
 s_(K-1) = 0. A regression head has only `"absolute"`: age -/+ q. `"cqr"`
-needs the quantile function instead (`AgeDistribution.quantile`: a cumulative sum, a
-count of cells below the level and one linear interpolation).
+needs the quantile function instead (`AgeDistribution.quantile`: a cumulative sum, a count and an interpolation).
 """
 
 from dataclasses import dataclass
