@@ -92,13 +92,16 @@ def decode_image(data: bytes, *, source: str = "bytes") -> np.ndarray:
                          f"truncated). Received: {source}")
     image = None
     if reason is None:
-        # JPEG: apply the EXIF orientation (phone photos); others: keep alpha and depth.
+        # JPEG: decoded straight to RGB with its EXIF orientation applied (libjpeg writes
+        # RGB itself: no channel swap, no copy); others: keep alpha and depth.
         is_jpeg = data[:3] == b"\xff\xd8\xff"
-        flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH if is_jpeg else cv2.IMREAD_UNCHANGED
+        flags = cv2.IMREAD_COLOR_RGB if is_jpeg else cv2.IMREAD_UNCHANGED
         try:
             image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
         except cv2.error:
             image = None
+        if image is not None and is_jpeg:
+            return image
     if image is None or image.size == 0 or not (
         image.dtype in (np.uint8, np.uint16) or np.issubdtype(image.dtype, np.floating)
     ):

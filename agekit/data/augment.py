@@ -216,11 +216,11 @@ class Augment:
                 [[sx * t[0], sx * t[1], sx * (t[2] + 0.5) - 0.5],
                  [sy * t[3], sy * t[4], sy * (t[5] + 0.5) - 0.5]]
             )  # fmt: skip
-            warped = cv2.warpAffine(
-                image, matrix, (out_w, out_h),
+            target = out[k] if image.ndim == 3 and image.shape[2] > 1 else out[k].reshape(out_h, out_w)
+            cv2.warpAffine(  # written straight into `out` (no copy per image)
+                image, matrix, (out_w, out_h), dst=target,
                 flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=border, borderValue=0,
             )  # fmt: skip
-            out[k] = warped.reshape(out_h, out_w, image.shape[2])
         return out
 
     def photometric_tf(self, images, u):
