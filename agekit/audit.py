@@ -16,7 +16,7 @@ at least N + buffer) is scored for each buffer of `BUFFERS`, and for the smalles
 whole-year buffer that brings false accept down to a target.
 
 `audit` does both and returns a JSON-ready dict (for `agekit evaluate --json` and run
-reports). numpy and pandas only.
+reports); `audit_markdown` renders its two tables as Markdown. numpy and pandas only.
 """
 
 import numpy as np
@@ -295,11 +295,86 @@ def audit(table: pd.DataFrame, *, true: str = "age", pred: str = "pred_age",
     return {"groups": _records(groups), "thresholds": _records(decisions), "settings": settings}
 
 
+def _cell(value, kind):
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "-"
+    if kind == "share":
+        return f"{100 * value:.1f}%"
+    return f"{value:.2f}" if kind == "years" else str(value)
+
+
+def _decision(row, target):
+    threshold, buffer = row["threshold"], row["buffer"]
+    if row["rule"] == "lower_bound":
+        return f"interval's low end >= {threshold}"
+    if row["rule"] == "target":
+        if buffer is None:
+            return f"no buffer reaches false accept <= {_cell(target, 'share')}"
+        return (f"predicted >= {threshold + buffer} (smallest buffer with false accept <= "
+                f"{_cell(target, 'share')})")
+    return f"predicted >= {threshold}" if buffer == 0 else f"Challenge-{threshold + buffer}"
+
+
+def audit_markdown(report: dict) -> str:
+    """The group table and the threshold table of an audit as Markdown (run reports, README).
+
+    Args:
+        report: An `audit` dict, or `agekit.evaluation.evaluate_model`'s scores (which
+            hold one under `"audit"`, and the interval's level under `"interval"`).
+
+    Returns:
+        Markdown text: a caption and a table of errors per group (n, MAE with its 95%
+        bootstrap interval, mean signed error, CS5, interval coverage and mean width),
+        then a caption and a table of age-threshold decisions (false accept: share of
+        people under T accepted; false reject: share of people T or older rejected).
+
+    Example:
+        >>> text = audit_markdown(audit(pd.DataFrame({"age": [10, 30], "pred_age": [12, 26]}),
+        ...                             thresholds=[18], buffers=[0]))
+        >>> print(text.splitlines()[4])
+        | all | 2 | 3.00 (2.00-4.00) | -1.00 | 100.0% | - | - |
+    """
+    interval = report.get("interval") if "audit" in report else None
+    if "audit" in report:
+        report = report["audit"]
+    if not isinstance(report, dict) or not {"groups", "thresholds"} <= set(report):
+        fail("an audit dict or evaluate_model's scores", "report", type(report).__name__,
+             error=TypeError)
+    level = f" {interval['level']:.0%} ({interval['method']})" if interval else ""
+    caption = (f"Errors by group: MAE with its 95% bootstrap interval; mean signed error = mean "
+               f"of predicted - true age (below 0: predicted younger); CS5 = share within 5 "
+               f"years; coverage and mean width of the{level} age interval.")
+    lines = [caption, "",
+             "| group | n | MAE (95% CI) | mean signed error | CS5 | coverage | mean width |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for row in report["groups"]:
+        name = {"all": "all", "age_band": f"age {row['value']}"}.get(
+            row["group"], f"{row['group']}: {row['value']}")
+        mae = (f"{_cell(row['mae'], 'years')} ({_cell(row['mae_low'], 'years')}-"
+               f"{_cell(row['mae_high'], 'years')})" if row["mae"] is not None else "-")
+        lines.append(f"| {name} | {row['n']} | {mae} | {_cell(row['bias'], 'years')} | "
+                     f"{_cell(row['cs5'], 'share')} | {_cell(row['coverage'], 'share')} | "
+                     f"{_cell(row['width'], 'years')} |")
+    target = report.get("settings", {}).get("target_false_accept")
+    caption = ("Age-threshold decisions \"is this person at least T?\": false accept = share of "
+               "people under T accepted, false reject = share of people T or older rejected; "
+               "Challenge-N accepts only when the predicted age is at least N.")
+    lines += ["", caption, "",
+              "| T | accept when | n under T | n T or older | false accept | false reject |",
+              "| ---: | --- | ---: | ---: | ---: | ---: |"]
+    for row in report["thresholds"]:
+        lines.append(f"| {row['threshold']} | {_decision(row, target)} | {row['n_under']} | "
+                     f"{row['n_over']} | {_cell(row['false_accept'], 'share')} | "
+                     f"{_cell(row['false_reject'], 'share')} |")
+    return "\n".join(lines) + "\n"
+
+
 __all__ = [
     "AGE_BANDS",
     "BUFFERS",
     "THRESHOLDS",
     "audit",
+    "audit_markdown",
     "bootstrap_mae",
     "group_errors",
     "threshold_decisions",
