@@ -91,7 +91,7 @@ def predict_dataset(model, df: pd.DataFrame, *, batch_size: int = 64,
 
 
 def calibrate_model(model, df: pd.DataFrame, *, batch_size: int = 64, method: str | None = None,
-                    min_std: float = 0.5) -> dict:
+                    min_std: float = 0.5, source=None) -> dict:
     """Calibrate a trained model's age intervals on held-out faces; record it in its card.
 
     The faces are predicted exactly as `evaluate_model` predicts them; their true ages
@@ -110,12 +110,15 @@ def calibrate_model(model, df: pd.DataFrame, *, batch_size: int = 64, method: st
         method: `"normalized"` (default; `"absolute"` for a regression head),
             `"absolute"` or `"cqr"` (see `agekit.calibration`).
         min_std: Floor on the head's spread for `"normalized"` (years).
+        source: What the faces are, recorded in the calibration as `source` (JSON-ready,
+            such as `{"split_csv": "split.csv", "split": "calib"}`).
 
     Returns:
         The calibration dict (`agekit.calibration`), also in `card_of(model).calibration`.
 
     Example:
-        >>> calibration = calibrate_model(model, split[split["split"] == "calib"])  # doctest: +SKIP
+        >>> calibration = calibrate_model(model, split[split["split"] == "calib"],
+        ...                               source={"split_csv": "split.csv", "split": "calib"})  # doctest: +SKIP
         >>> model.save("runs/x/model.keras")  # doctest: +SKIP
     """
     from agekit.calibration import fit_calibration
@@ -128,6 +131,8 @@ def calibrate_model(model, df: pd.DataFrame, *, batch_size: int = 64, method: st
         fail("at least one readable image to calibrate on", "skipped", len(skipped))
     calibration = fit_calibration(card.age_head(), outputs["age"], kept["age"].to_numpy(float),
                                   method=method, min_std=min_std)
+    if source is not None:
+        calibration["source"] = source
     set_card(model, calibration=calibration)
     log.info("calibrate_model: %s intervals from %d faces (%d skipped)", calibration["method"],
              len(kept), len(skipped))

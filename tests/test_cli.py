@@ -107,7 +107,7 @@ def test_train_evaluate_and_explain_from_the_command_line(tmp_path, capsys):
     assert main(["evaluate", "--model", model, "--data", f"utkface:{root}", "--split", split, "-q"]) == 0
     text = capsys.readouterr().out  # without --json: the scores, then the two tables in Markdown
     assert f'"n": {scores["n"]}' in text and "| group | n | MAE (95% CI) |" in text
-    assert "| T | accept when |" in text and '"audit"' not in text
+    assert "| T | n under T / T or older |" in text and '"audit"' not in text
 
     face = pd.read_csv(tmp_path / "p.csv")["path"][0]
     assert main(["explain", face, "--model", model, "--crop", "--out", str(tmp_path / "ex"), "-q"]) == 0

@@ -56,8 +56,10 @@ def _shifted(model, df):
 def test_calibrate_model_then_predict_age_gives_the_hand_computed_interval(head, faces):
     calib, test = faces
     model = _model(head)
-    calibration = calibrate_model(model, _shifted(model, calib), method="absolute")
+    calibration = calibrate_model(model, _shifted(model, calib), method="absolute",
+                                  source={"split": "calib"})
     assert card_of(model).calibration == calibration  # recorded in the card
+    assert calibration["source"] == {"split": "calib"}
     assert (calibration["n"], calibration["head"], calibration["method"]) == (9, head.split(":")[0], "absolute")
     assert calibration["scores"]["absolute"][calibration["levels"].index(0.9)] == pytest.approx(9.0, abs=1e-4)
     assert calibration["scores"]["absolute"][calibration["levels"].index(0.5)] == pytest.approx(5.0, abs=1e-4)
