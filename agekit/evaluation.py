@@ -117,9 +117,13 @@ def calibrate_model(model, df: pd.DataFrame, *, batch_size: int = 64, method: st
         The calibration dict (`agekit.calibration`), also in `card_of(model).calibration`.
 
     Example:
-        >>> calibration = calibrate_model(model, split[split["split"] == "calib"],
-        ...                               source={"split_csv": "split.csv", "split": "calib"})  # doctest: +SKIP
-        >>> model.save("runs/x/model.keras")  # doctest: +SKIP
+        >>> from agekit.datasets import load_dataset
+        >>> from agekit.models import basic_cnn, card_of
+        >>> held_out = load_dataset("utkface", n=20, image_size=32, synthetic_dir="faces")
+        >>> model = basic_cnn(layers=2, base_filters=4, hidden=8, input_shape=(32, 32, 3))
+        >>> calibration = calibrate_model(model, held_out, source={"split": "calib"})
+        >>> calibration["n"], card_of(model).calibration["method"]
+        (20, 'normalized')
     """
     from agekit.calibration import fit_calibration
     from agekit.models.card import set_card
