@@ -9,10 +9,10 @@ size, and returns a dict: `age` in years (the age head's output turned into year
 interval at the level chosen at export (`interval=0.9`), computed in the graph as
 `agekit.predict_age(..., interval=0.9)` computes it (the formula in
 `agekit.calibration`'s docstring; the level is written in the card file beside the
-graph, under `calibration["served_level"]`). The scaling and colour conversion are inside (the model's own
-`Preprocess` layer, or added for a described plain model), so a server only resizes to
-the input size (`agekit.images.fit_to`'s rule: area averaging to shrink, bilinear to
-enlarge).
+graph, under `calibration["served_level"]`). The scaling and colour conversion are
+inside (the model's own `Preprocess` layer, or added for a described plain model), so a
+server only resizes to the input size (`agekit.images.fit_to`'s rule: area averaging to
+shrink, bilinear to enlarge).
 
 - `"savedmodel"`: a TensorFlow SavedModel folder whose `serving_default` signature takes
   `image` (uint8) and returns the dict; load it with `tf.saved_model.load` and nothing

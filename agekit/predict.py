@@ -184,8 +184,8 @@ def predictions_table(heads, outputs) -> pd.DataFrame:
 
 
 def _check_interval(interval):
-    if interval is not None and (isinstance(interval, bool) or not isinstance(interval, (int, float))
-                                 or not 0 < interval < 1):
+    number = isinstance(interval, (int, float, np.floating)) and not isinstance(interval, bool)
+    if interval is not None and not (number and 0 < interval < 1):
         fail("an interval level in (0, 1), such as 0.9, or None", "interval", interval)
 
 
