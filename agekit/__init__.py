@@ -83,6 +83,7 @@ _EXPORTS = {
     "Stage": "training",
     "pretrain_then_finetune": "training",
     "evaluate_model": "evaluation",
+    "calibrate_model": "evaluation",
     "Experiment": "experiment",
     "run_experiment": "experiment",
     "make_synthetic": "datasets",

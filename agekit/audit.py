@@ -16,7 +16,7 @@ at least N + buffer) is scored for each buffer of `BUFFERS`, and for the smalles
 whole-year buffer that brings false accept down to a target.
 
 `audit` does both and returns a JSON-ready dict (for `agekit evaluate --json` and run
-reports). numpy and pandas only.
+reports); `audit_markdown` renders its two tables as Markdown. numpy and pandas only.
 """
 
 import numpy as np
@@ -295,11 +295,127 @@ def audit(table: pd.DataFrame, *, true: str = "age", pred: str = "pred_age",
     return {"groups": _records(groups), "thresholds": _records(decisions), "settings": settings}
 
 
+def _cell(value, kind):
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "-"
+    if kind == "share":
+        return f"{100 * value:.1f}%"
+    return f"{value:.2f}" if kind == "years" else str(value)
+
+
+def _rule_column(row):
+    """The threshold table's column of a `threshold_decisions` row, and its order."""
+    if row["rule"] == "buffer":
+        return (0, row["buffer"]), ("predicted >= T" if row["buffer"] == 0
+                                    else f"Challenge-(T+{row['buffer']})")
+    if row["rule"] == "target":
+        return (1, 0), "smallest buffer for false accept <= {target}"
+    return (2, 0), "interval's low end >= T"
+
+
+def _threshold_lines(report):
+    target = _cell(report.get("settings", {}).get("target_false_accept"), "share")
+    columns, cells, counts = {}, {}, {}
+    for row in report["thresholds"]:
+        order, title = _rule_column(row)
+        columns[order] = title.format(target=target)
+        rates = f"{_cell(row['false_accept'], 'share')} / {_cell(row['false_reject'], 'share')}"
+        if row["rule"] == "target":
+            rates = "none" if row["buffer"] is None else f"+{row['buffer']}: {rates}"
+        cells[row["threshold"], order] = rates
+        counts[row["threshold"]] = f"{row['n_under']} / {row['n_over']}"
+    order = sorted(columns)
+    caption = ("Age-threshold decisions \"is this person at least T?\", each cell false accept / "
+               "false reject: false accept = share of people under T accepted, false reject = "
+               "share of people T or older rejected; Challenge-N accepts only when the predicted "
+               "age is at least N.")
+    lines = [caption, "", " | ".join(["| T", "n under T / T or older", *(columns[o] for o in order)])
+             + " |", "| ---: | ---: | " + " | ".join("---:" for _ in order) + " |"]
+    for threshold, count in counts.items():
+        lines.append(" | ".join([f"| {threshold}", count, *(cells.get((threshold, o), "-")
+                                                            for o in order)]) + " |")
+    return lines
+
+
+INTERVAL_METHODS = {
+    "normalized": "age -/+ q * the head's spread (default)",
+    "cqr": "the head's quantiles, widened by q",
+    "absolute": "age -/+ q (one width for every face)",
+    "raw": "the head's own quantiles, uncalibrated",
+}
+
+
+def _interval_lines(scores):
+    """The methods' coverage and width at the reported level (evaluate_model's scores)."""
+    interval, curve = scores.get("interval"), scores.get("coverage_by_level") or []
+    rows = [row for row in curve if interval and abs(row["level"] - interval["level"]) < 1e-9]
+    if not rows:
+        return []
+    caption = (f"Age intervals at {interval['level']:.0%} on {scores.get('n', '?')} faces "
+               f"(coverage: share of true ages inside; target {interval['level']:.0%}); the model "
+               f"reports `{interval['method']}`.")
+    lines = [caption, "", "| method | interval | coverage | mean width (years) |",
+             "| --- | --- | ---: | ---: |"]
+    for row in sorted(rows, key=lambda r: list(INTERVAL_METHODS).index(r["method"])
+                      if r["method"] in INTERVAL_METHODS else 99):
+        lines.append(f"| {row['method']} | {INTERVAL_METHODS.get(row['method'], '')} | "
+                     f"{_cell(row['coverage'], 'share')} | {_cell(row['width'], 'years')} |")
+    return [*lines, ""]
+
+
+def audit_markdown(report: dict) -> str:
+    """An evaluation's intervals, errors by group and threshold decisions as Markdown tables.
+
+    Args:
+        report: An `audit` dict, or `agekit.evaluation.evaluate_model`'s scores (which
+            hold one under `"audit"`, the interval under `"interval"` and each method's
+            coverage under `"coverage_by_level"`).
+
+    Returns:
+        Markdown text, each table after a caption: with evaluation scores, first the
+        coverage and mean width of every interval method at the reported level; then
+        errors per group (n, MAE with its 95% bootstrap interval, mean signed error,
+        CS5, interval coverage and mean width); then age-threshold decisions (false
+        accept: share of people under T accepted; false reject: share of people T or
+        older rejected).
+
+    Example:
+        >>> text = audit_markdown(audit(pd.DataFrame({"age": [10, 30], "pred_age": [12, 26]}),
+        ...                             thresholds=[18], buffers=[0]))
+        >>> print(text.splitlines()[4])
+        | all | 2 | 3.00 (2.00-4.00) | -1.00 | 100.0% | - | - |
+    """
+    scores = report if "audit" in report else {}
+    interval = scores.get("interval")
+    report = scores.get("audit", report)
+    if not isinstance(report, dict) or not {"groups", "thresholds"} <= set(report):
+        fail("an audit dict or evaluate_model's scores", "report", type(report).__name__,
+             error=TypeError)
+    level = f" {interval['level']:.0%} ({interval['method']})" if interval else ""
+    caption = (f"Errors by group: MAE with its 95% bootstrap interval; mean signed error = mean "
+               f"of predicted - true age (below 0: predicted younger); CS5 = share within 5 "
+               f"years; coverage and mean width of the{level} age interval.")
+    lines = [*_interval_lines(scores), caption, "",
+             "| group | n | MAE (95% CI) | mean signed error | CS5 | coverage | mean width |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for row in report["groups"]:
+        name = {"all": "all", "age_band": f"age {row['value']}"}.get(
+            row["group"], f"{row['group']}: {row['value']}")
+        mae = (f"{_cell(row['mae'], 'years')} ({_cell(row['mae_low'], 'years')}-"
+               f"{_cell(row['mae_high'], 'years')})" if row["mae"] is not None else "-")
+        lines.append(f"| {name} | {row['n']} | {mae} | {_cell(row['bias'], 'years')} | "
+                     f"{_cell(row['cs5'], 'share')} | {_cell(row['coverage'], 'share')} | "
+                     f"{_cell(row['width'], 'years')} |")
+    lines += ["", *_threshold_lines(report)]
+    return "\n".join(lines) + "\n"
+
+
 __all__ = [
     "AGE_BANDS",
     "BUFFERS",
     "THRESHOLDS",
     "audit",
+    "audit_markdown",
     "bootstrap_mae",
     "group_errors",
     "threshold_decisions",

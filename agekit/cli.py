@@ -182,11 +182,14 @@ def _add_evaluate(parser):
     parser.add_argument("--limit", type=int, default=None, help="score a random sample of N images")
     parser.add_argument("--bins", default="utk7", help="age bins for the classification scores")
     parser.add_argument("--predictions", default=None, help="also write per-image predictions (CSV)")
+    parser.add_argument("--json", action="store_true", help="print the whole evaluation as one JSON "
+                        "object (scores, interval coverage, errors by group, age-threshold decisions)")
 
 
 def _run_evaluate(args):
     import pandas as pd
 
+    from agekit.audit import audit_markdown
     from agekit.datasets import load_dataset
     from agekit.evaluation import evaluate_model
     from agekit.predict import load_model
@@ -208,7 +211,11 @@ def _run_evaluate(args):
     scores, table = evaluate_model(load_model(model_path), df, bins=args.bins)
     if args.predictions:
         table.drop(columns=["face_box"], errors="ignore").to_csv(args.predictions, index=False)
-    _print_json(scores)
+    if args.json:
+        _print_json(scores)
+    else:  # the scalar scores, then the group and threshold tables as Markdown
+        _print_json({k: v for k, v in scores.items() if k not in ("audit", "coverage_by_level")})
+        print(f"\n{audit_markdown(scores)}", end="")
     return 0
 
 
@@ -232,6 +239,8 @@ def _add_predict(parser):
                         help="a .keras file or a name in the weights folders (default: utkface)")
     _add_face_options(parser)
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    parser.add_argument("--interval", type=float, default=None, metavar="LEVEL",
+                        help="also an age interval per face at this level, e.g. 0.9 (age_low, age_high)")
     parser.add_argument("--annotate", default=None, metavar="DIR",
                         help="write each photo with its faces boxed and labelled into DIR")
 
@@ -255,7 +264,7 @@ def _run_predict(args):
         _start_tensorflow(args)
     model = load_model(model_path, compile=False) if found else None
     for path, image, boxes in found:
-        faces = predict_faces(model, image, boxes=boxes, align=args.align,
+        faces = predict_faces(model, image, boxes=boxes, align=args.align, interval=args.interval,
                               margin=None if args.margin is None else _margin(args.margin))
         tables.append(faces.assign(image=path))
         if args.annotate:
@@ -316,6 +325,8 @@ def _add_export(parser):
     parser.add_argument("out", help="the SavedModel folder, or the .onnx / .tflite file")
     parser.add_argument("--format", choices=("savedmodel", "onnx", "tflite"), default="savedmodel",
                         help="what to write (default: %(default)s)")
+    parser.add_argument("--interval", type=float, default=0.9, metavar="LEVEL",
+                        help="level of the age_low / age_high outputs when the model is calibrated")
 
 
 def _run_export(args):
@@ -323,7 +334,7 @@ def _run_export(args):
     _start_tensorflow(args)
     from agekit.export import export_model  # imports TensorFlow: after the checks
 
-    out = export_model(model_path, args.out, format=args.format)
+    out = export_model(model_path, args.out, format=args.format, interval=args.interval)
     print(out)
     return 0
 
@@ -331,7 +342,9 @@ def _run_export(args):
 def _print_json(value):
     import json
 
-    print(json.dumps(value, indent=2, default=str))
+    from agekit.evaluation import json_ready  # NaN / inf -> null: strict JSON
+
+    print(json.dumps(json_ready(value), indent=2, default=str, allow_nan=False))
 
 
 COMMANDS = {

@@ -183,11 +183,99 @@ def predictions_table(heads, outputs) -> pd.DataFrame:
     return table
 
 
-def predict_age(model, inputs, *, batch_size=64):
-    """Predict ages (and gender / ethnicity where the model has them).
+def _check_interval(interval):
+    number = isinstance(interval, (int, float, np.floating)) and not isinstance(interval, bool)
+    if interval is not None and not (number and 0 < interval < 1):
+        fail("an interval level in (0, 1), such as 0.9, or None", "interval", interval)
+
+
+def age_intervals(card, age_outputs, *, level: float) -> pd.DataFrame:
+    """An interval around each predicted age that holds the true age with probability `level`.
+
+    Calibrated when the card holds a calibration (`agekit.calibration`, fitted by
+    `agekit.evaluation.calibrate_model`); otherwise the age head's own quantiles,
+    uncalibrated, with a warning (a regression head has none: NaN).
+
+    Args:
+        card: The model's card (`agekit.models.card_of`).
+        age_outputs: The age head's raw outputs for n faces.
+        level: Coverage level in (0, 1).
+
+    Returns:
+        DataFrame of n rows: `age_low`, `age_high` (years), `age_std` (the spread of the
+        head's distribution over ages, NaN for regression) and `interval_method`
+        (`"normalized"`, `"absolute"` or `"cqr"` when calibrated; `"raw"`; `"none"`).
+
+    Example:
+        >>> from agekit.models import ModelCard
+        >>> card = ModelCard(input_size=(8, 8), heads={"age": {"kind": "dex", "num_classes": 3}})
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True):  # no calibration: raw quantiles
+        ...     age_intervals(card, [[0.0, 1.0, 0.0]], level=0.9).round(2).values.tolist()
+        [[0.55, 1.45, 0.29, 'raw']]
+    """
+    import warnings
+
+    from agekit.calibration import age_distribution, predict_interval
+
+    _check_interval(level)
+    head = card.age_head()
+    dist = age_distribution(head, age_outputs)
+    calibration, method = card.calibration, "none"
+    if calibration is not None:
+        if calibration.get("head", head.kind) != head.kind:
+            fail(f"a calibration of the model's {head.kind!r} age head", "calibration['head']",
+                 calibration["head"])
+        method = calibration["method"]
+        index = [i for i, v in enumerate(calibration["levels"]) if v >= level - 1e-9]
+        if index and calibration["scores"][method][index[0]] is None:
+            warnings.warn(f"The calibration split (n={calibration.get('n')}) is too small for a "
+                          f"{level:g} interval: it is unbounded (age_high = inf).", stacklevel=3)
+            return _interval_frame(np.zeros(len(dist.age)), np.full(len(dist.age), np.inf),
+                                   dist.std, method)
+        frame = predict_interval(None, dist, calibration, level=level)
+        return _interval_frame(frame["age_low"], frame["age_high"], dist.std, method)
+    if dist.probs is not None:
+        method = "raw"
+        frame = predict_interval(None, dist, None, level=level, method="raw")
+        low, high = frame["age_low"], frame["age_high"]
+        what = ("age_low / age_high are the age head's own quantiles, uncalibrated (they need not "
+                f"hold the true age for {level:.0%} of faces)")
+    else:
+        low = high = np.full(len(dist.age), np.nan)
+        what = "a regression head has no spread, so age_low / age_high are NaN"
+    warnings.warn(f"The model card holds no interval calibration: {what}. Calibrate on held-out "
+                  "labelled faces: agekit.calibrate_model(model, df).", stacklevel=3)
+    return _interval_frame(low, high, dist.std, method)
+
+
+def _interval_frame(low, high, std, method):
+    return pd.DataFrame({"age_low": np.asarray(low, dtype=np.float64),
+                         "age_high": np.asarray(high, dtype=np.float64),
+                         "age_std": np.asarray(std, dtype=np.float64), "interval_method": method})
+
+
+def predict_age(model, inputs, *, batch_size=64, interval: float | None = None):
+    """Predict ages (and gender / ethnicity where the model has them), with intervals.
 
     The images are brought to the model's input by `prepare_inputs` (its card says
-    how); the outputs become years by the model's heads.
+    how); the outputs become years by the model's heads. A warning names the faces
+    predicted outside the age range the model was trained on (its card's `age_range`).
+
+    With `interval` (such as 0.9), each face also gets `age_low` and `age_high`, an
+    interval meant to hold its true age with that probability, and `age_std`, the spread
+    of the head's distribution over ages. How: when the model's card holds a calibration
+    (`agekit.evaluation.calibrate_model`, fitted on labelled faces held out from
+    training), the interval is split-conformal (`agekit.calibration`): with the default
+    `"normalized"` method it is `age -/+ q * age_std`, q being the `interval`-quantile
+    of |true age - age| / age_std over the calibration faces, so it widens where the
+    head is unsure. On new faces like the calibration faces (same population, same
+    crops) it then holds the true age for at least `interval` of them on average;
+    not for every group (the old are covered less often: see `agekit.audit`), and not
+    on other data. Without a calibration it is the head's own quantiles of its
+    distribution over ages (DEX, CORAL, bins), which need not hold at the level
+    (`interval_method` says `"raw"`, and a warning); a regression head then has none
+    (NaN, `"none"`).
 
     Args:
         model: A loaded agekit model (or a name / path for `load_model`), or a plain
@@ -195,16 +283,21 @@ def predict_age(model, inputs, *, batch_size=64):
         inputs: A DataFrame with a `path` column, a list of image paths, or face crops
             as an array `(n, height, width, 3)` / a list of arrays of any size.
         batch_size: Images per forward pass.
+        interval: Coverage level in (0, 1) of the age interval, or None (no interval).
 
     Returns:
         DataFrame with `age` in years, plus `gender` (`"male"` / `"female"`) and
-        `p_female`, `ethnicity` and its probability, when the model has those outputs.
+        `p_female`, `ethnicity` and its probability, when the model has those outputs;
+        with `interval`, `age_low`, `age_high`, `age_std` and `interval_method` (see
+        `age_intervals`).
 
     Example:
-        >>> predict_age("utkface", ["face.jpg"])["age"]  # doctest: +SKIP
+        >>> predict_age("utkface", ["face.jpg"], interval=0.9)[["age", "age_low", "age_high"]]  # doctest: +SKIP
     """
+    from agekit.calibration import outside_age_range
     from agekit.models.card import card_of
 
+    _check_interval(interval)
     if not hasattr(model, "predict"):
         model = load_model(model)
     card = card_of(model)
@@ -214,8 +307,11 @@ def predict_age(model, inputs, *, batch_size=64):
     x = prepare_inputs(model, inputs)
     outputs = outputs_by_name(card, model.predict(x, batch_size=batch_size, verbose=0))
     table = predictions_table(heads, outputs)
+    if interval is not None:
+        table = pd.concat([table, age_intervals(card, outputs["age"], level=interval)], axis=1)
     if isinstance(inputs, pd.DataFrame):
         table.index = inputs.index
+    outside_age_range(table["age"].to_numpy(), card.age_range)
     return table
 
 
@@ -230,6 +326,7 @@ def predict_faces(
     align: bool | None = None,
     margin: str | float | None = None,
     batch_size: int = 64,
+    interval: float | None = None,
 ) -> pd.DataFrame:
     """Find every face in a photo and predict its age (and gender / ethnicity).
 
@@ -250,6 +347,7 @@ def predict_faces(
         margin: Crop margin around the face box (`"tight"`, `"loose"`, `"very_loose"`
             or a fraction); None: as the card's crop says (or `"loose"`).
         batch_size: Faces per forward pass.
+        interval: Also give each face an age interval at this level (see `predict_age`).
 
     Returns:
         One row per face, most confident first: `face` (0, 1, ...), the box `left`,
@@ -273,7 +371,7 @@ def predict_faces(
     if not boxes:
         return faces
     crops = face_crops_for(model, image, boxes, align=align, margin=margin)
-    table = predict_age(model, crops, batch_size=batch_size)
+    table = predict_age(model, crops, batch_size=batch_size, interval=interval)
     return pd.concat([faces, table], axis=1)
 
 

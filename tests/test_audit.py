@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agekit.audit import audit, bootstrap_mae, group_errors, threshold_decisions
+from agekit.audit import (
+    audit,
+    audit_markdown,
+    bootstrap_mae,
+    group_errors,
+    threshold_decisions,
+)
 
 pytestmark = pytest.mark.backend_agnostic
 
@@ -130,3 +136,42 @@ def test_audit_is_json_ready():
     rules = {(t["threshold"], t["rule"]) for t in again["thresholds"]}
     assert (18, "lower_bound") in rules and (25, "target") in rules
     assert again["settings"]["age_bands"][-1] == "60+"
+
+
+def test_audit_markdown_renders_both_tables_by_hand():
+    report = audit(small_table(), thresholds=[18], buffers=[0, 2], n_boot=50)
+    text = audit_markdown(report)
+    lines = text.splitlines()
+    # all: MAE 23/6 = 3.83, bias -17/6 = -2.83, CS5 4/6, coverage 4/6, width 40/6
+    row = next(line for line in lines if line.startswith("| all |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[0:2] == ["all", "6"] and cells[2].startswith("3.83 (")
+    assert cells[3:] == ["-2.83", "66.7%", "66.7%", "6.67"]
+    assert "| gender: male | 3 | 4.00 (" in text and "| age 60+ | 1 | 10.00 (10.00-10.00) | -10.00 |" in text
+    # T = 18: under 18 are ages 10, 15 (pred 12, 11: none accepted); 18 or older: 20, 30, 45, 70
+    # with preds 20, 24, 46, 60 (all >= 20: Challenge-20 rejects nobody) and lows 18, 25, 40, 55
+    assert ("| T | n under T / T or older | predicted >= T | Challenge-(T+2) | smallest buffer for "
+            "false accept <= 5.0% | interval's low end >= T |") in text
+    assert "| 18 | 2 / 4 | 0.0% / 0.0% | 0.0% / 0.0% | +0: 0.0% / 0.0% | 0.0% / 0.0% |" in text
+    with pytest.raises(TypeError, match="an audit dict or evaluate_model's scores"):
+        audit_markdown({"mae": 3.0})
+
+
+def test_audit_markdown_takes_evaluation_scores_and_marks_missing_values():
+    report = audit(pd.DataFrame({"age": [30.0], "pred_age": [31.0]}), thresholds=[18], n_boot=10)
+    curve = [{"method": "raw", "level": 0.9, "coverage": 0.93, "width": 26.15},
+             {"method": "absolute", "level": 0.9, "coverage": 0.879, "width": 24.0},
+             {"method": "normalized", "level": 0.9, "coverage": 0.8925, "width": 22.24},
+             {"method": "normalized", "level": 0.5, "coverage": 0.5, "width": 9.0}]
+    text = audit_markdown({"audit": report, "interval": {"level": 0.9, "method": "normalized"},
+                           "coverage_by_level": curve, "n": 1})
+    assert "coverage and mean width of the 90% (normalized) age interval" in text
+    lines = text.splitlines()
+    start = lines.index("| method | interval | coverage | mean width (years) |")
+    assert lines[start + 2:start + 5] == [  # default first, the uncalibrated quantiles last
+        "| normalized | age -/+ q * the head's spread (default) | 89.2% | 22.24 |",
+        "| absolute | age -/+ q (one width for every face) | 87.9% | 24.00 |",
+        "| raw | the head's own quantiles, uncalibrated | 93.0% | 26.15 |"]
+    assert "| all | 1 | 1.00 (1.00-1.00) | 1.00 | 100.0% | - | - |" in text
+    assert "| age 0-12 | 0 | - | - | - | - | - |" in text  # an empty band
+    assert "| 18 | 0 / 1 | - / 0.0% | - / 0.0% | - / 0.0% | +0: - / 0.0% |" in text  # nobody under 18

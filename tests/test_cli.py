@@ -95,10 +95,19 @@ def test_train_evaluate_and_explain_from_the_command_line(tmp_path, capsys):
     model = str(tmp_path / "run" / "model.keras")
     split = str(tmp_path / "run" / "split.csv") + ":test"
     assert main(["evaluate", "--model", model, "--data", f"utkface:{root}", "--split", split,
-                 "--predictions", str(tmp_path / "p.csv"), "-q"]) == 0
-    scores = json.loads(capsys.readouterr().out)
+                 "--predictions", str(tmp_path / "p.csv"), "--json", "-q"]) == 0
+    out = capsys.readouterr().out
+    scores = json.loads(out)  # the whole evaluation, one JSON object
+    assert "NaN" not in out and "Infinity" not in out
     assert scores["n"] == trained["n_test"] and scores["mae"] == pytest.approx(trained["mae"], rel=1e-4)
     assert len(pd.read_csv(tmp_path / "p.csv")) == scores["n"]
+    assert scores["interval"]["level"] == 0.9 and scores["coverage_by_level"]
+    assert scores["audit"]["groups"][0]["n"] == scores["n"]
+    assert {row["threshold"] for row in scores["audit"]["thresholds"]} == {13, 16, 18, 21, 25}
+    assert main(["evaluate", "--model", model, "--data", f"utkface:{root}", "--split", split, "-q"]) == 0
+    text = capsys.readouterr().out  # without --json: the scores, then the two tables in Markdown
+    assert f'"n": {scores["n"]}' in text and "| group | n | MAE (95% CI) |" in text
+    assert "| T | n under T / T or older |" in text and '"audit"' not in text
 
     face = pd.read_csv(tmp_path / "p.csv")["path"][0]
     assert main(["explain", face, "--model", model, "--crop", "--out", str(tmp_path / "ex"), "-q"]) == 0
@@ -132,6 +141,14 @@ def test_a_genuine_bug_is_not_reported_as_bad_input(bug, monkeypatch, tmp_path):
     monkeypatch.setitem(COMMANDS, "predict", (help_text, add_arguments, buggy))
     with pytest.raises(type(bug), match=re.escape(str(bug))):
         main(["predict", str(tmp_path / "face.png")])
+
+
+def test_interval_options_of_predict_and_export():
+    parser = build_parser()
+    assert parser.parse_args(["predict", "a.jpg", "--interval", "0.9"]).interval == 0.9
+    assert parser.parse_args(["predict", "a.jpg"]).interval is None
+    assert parser.parse_args(["export", "m.keras", "out"]).interval == 0.9
+    assert parser.parse_args(["evaluate", "--model", "m", "--data", "utkface:x", "--json"]).json
 
 
 def test_bad_input_still_exits_2_in_process(tmp_path, capsys):

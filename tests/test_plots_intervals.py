@@ -71,3 +71,18 @@ def test_plot_coverage_draws_observed_against_nominal(tmp_path):
     assert (left.get_xlabel(), left.get_ylabel()) == ("nominal level", "observed coverage")
     with pytest.raises(ValueError, match="a non-empty coverage_table"):
         plots.plot_coverage(frame.drop(columns="width"))
+
+
+def test_save_audit_figures_draws_an_evaluations_two_figures(tmp_path):
+    curve = [{"method": "normalized", "level": 0.5, "coverage": 0.5, "width": 8.0},
+             {"method": "normalized", "level": 0.9, "coverage": 0.9, "width": 20.0}]
+    scores = {"audit": audit(table(), n_boot=20), "coverage_by_level": curve,
+              "interval": {"level": 0.9, "method": "normalized"}}
+    written = plots.save_audit_figures(scores, tmp_path / "figs")
+    assert written == {"groups": tmp_path / "figs" / "groups.png",
+                       "coverage": tmp_path / "figs" / "coverage.png"}
+    for path in written.values():
+        assert_png(path)
+    assert plt.get_fignums() == []  # closed once written
+    only_groups = plots.save_audit_figures({**scores, "coverage_by_level": []}, tmp_path / "g")
+    assert list(only_groups) == ["groups"]

@@ -15,10 +15,10 @@ Figures are made with pyplot (so `plt.show()` shows them in a script); close the
 The modules (every name is importable from `agekit.plots`): `training` (curves),
 `predictions` (captions, confusion matrix, MAE by age, faces with their ages),
 `distribution` (ages per split), `heatmaps` (`overlay`, `plot_heatmap`), `audit` (errors by
-group, interval coverage).
+group, interval coverage, `save_audit_figures` for an evaluation).
 """
 
-from agekit.plots.audit import plot_coverage, plot_group_errors
+from agekit.plots.audit import plot_coverage, plot_group_errors, save_audit_figures
 from agekit.plots.distribution import plot_age_distribution
 from agekit.plots.heatmaps import overlay, plot_heatmap
 from agekit.plots.predictions import (
@@ -40,4 +40,5 @@ __all__ = [
     "plot_history",
     "plot_mae_by_age",
     "plot_predictions",
+    "save_audit_figures",
 ]

@@ -120,3 +120,41 @@ def plot_coverage(table, *, title=None, save=None):
     figure.suptitle(title or "Age intervals: nominal vs observed coverage")
     figure.tight_layout()
     return finish(figure, save)
+
+
+def save_audit_figures(scores: dict, out_dir, *, close: bool = True) -> dict:
+    """Draw an evaluation's audit figures into a folder: errors by group, interval coverage.
+
+    Args:
+        scores: `agekit.evaluation.evaluate_model`'s scores (`audit`, and
+            `coverage_by_level` when the model predicted intervals), or an `audit` dict.
+        out_dir: Folder for the PNG files (made when missing).
+        close: Close each figure once written (loops, reports).
+
+    Returns:
+        Figure name -> PNG path: `"groups"` (`groups.png`, `plot_group_errors`) and, when
+        the scores have a coverage curve, `"coverage"` (`coverage.png`, `plot_coverage`).
+
+    Example:
+        >>> from agekit.audit import audit
+        >>> report = audit(pd.DataFrame({"age": [8.0, 30, 45, 70], "pred_age": [10.0, 28, 50, 60]}))
+        >>> sorted(save_audit_figures({"audit": report}, "figures"))
+        ['groups']
+    """
+    from pathlib import Path
+
+    out_dir = Path(out_dir)
+    report = scores.get("audit", scores)
+    drawn = {"groups": (plot_group_errors, report, "Errors by group")}
+    level = (scores.get("interval") or {}).get("level")
+    if scores.get("coverage_by_level"):
+        title = "Age intervals: nominal vs observed coverage" + (
+            f" (reported level {level:.0%})" if level else "")
+        drawn["coverage"] = (plot_coverage, scores["coverage_by_level"], title)
+    written = {}
+    for name, (plot, data, title) in drawn.items():
+        figure = plot(data, title=title, save=out_dir / f"{name}.png")
+        if close:
+            pyplot().close(figure)
+        written[name] = out_dir / f"{name}.png"
+    return written
