@@ -9,6 +9,8 @@
     agekit prepare photos.csv prepared/ --detector cnn --margin loose --workers 4
     agekit prepare photos/ prepared/ --shard 3/16      # one task of a cluster array job
     agekit export runs/x/model.keras exported/x        # SavedModel (or --format onnx|tflite)
+    agekit reproduce --list                            # the studies' result tables
+    agekit reproduce 001-agecnn-utk7 --scale cpu --data utkface:../shared/data/utkface
 
 Subcommands register themselves in `COMMANDS` (name -> (help, add_arguments, run)).
 Bad input (a missing file, an unknown dataset format, a photo without a face, a file
@@ -339,6 +341,45 @@ def _run_export(args):
     return 0
 
 
+def _add_reproduce(parser):
+    parser.add_argument("name", nargs="?", default=None,
+                        help="a reproduction (see --list), e.g. 001-agecnn-utk7")
+    parser.add_argument("--list", action="store_true", help="list the reproductions and exit")
+    parser.add_argument("--scale", choices=("smoke", "cpu", "full"), default="smoke",
+                        help="smoke: seconds, synthetic data (CI); cpu: <= 30 min on 2 cores; "
+                             "full: the study's own settings (a GPU)")
+    parser.add_argument("--data", action="append", default=None, metavar="FORMAT:PATH",
+                        help="real data of a format the study uses (repeat for pre-training data, "
+                             "e.g. --data chalearn:PATH --data imdb_wiki:PATH)")
+    parser.add_argument("--out", default=None, help="output folder (default reproductions/NAME-SCALE)")
+
+
+def _run_reproduce(args):
+    from agekit import studies
+
+    if args.list:
+        print("\n".join(studies.listing()))
+        return 0
+    if args.name is None:
+        raise InvalidValueError("Expected a reproduction name or --list (see agekit reproduce --list). "
+                                "Received: name=None")
+    studies.get(args.name)  # an unknown name fails here, before TensorFlow starts
+    roots = {}
+    for spec in args.data or []:
+        format, root = _data_spec(spec)
+        if root is None:
+            raise InvalidValueError(f"Expected --data FORMAT:PATH with a path. Received: data={spec!r}")
+        roots[format] = root
+    _start_tensorflow(args)  # reading the settings' stages imports Keras
+    from agekit.studies.run import reproduce
+
+    out = args.out or f"reproductions/{args.name}-{args.scale}"
+    table = reproduce(args.name, args.scale, data=roots, out=out, verbose=0 if args.quiet else 2)
+    print(table[["measure", "reported", "measured"]].to_string(index=False))
+    print(f"table: {Path(out) / 'table.md'}")
+    return 0
+
+
 def _print_json(value):
     import json
 
@@ -360,6 +401,8 @@ COMMANDS = {
                 _add_explain, _run_explain),
     "export": ("export a model for serving without agekit: SavedModel, ONNX or TFLite",
                _add_export, _run_export),
+    "reproduce": ("re-run a study's result table beside the study's own numbers (--list)",
+                  _add_reproduce, _run_reproduce),
 }
 
 

@@ -150,6 +150,7 @@ def fit(
     mixed_precision=False,
     callbacks=None,
     verbose="auto",
+    compile_options=None,
 ):
     """Train with TensorBoard logs, a best-weights checkpoint, early stopping and a CSV.
 
@@ -163,7 +164,8 @@ def fit(
             only: a folder made with other data, model or schedule is refused).
         epochs: Epochs when there is no `schedule`.
         schedule: A `FineTune`; each stage sets what trains and recompiles (at the
-            stage's learning rate: `learning_rate` does not apply).
+            stage's learning rate: `learning_rate` does not apply) with
+            `compile_options`.
         learning_rate: Learning rate when there is no `schedule`. A model that `fit`
             compiles gets Adam at this rate (default 1e-4); an already compiled model
             keeps its optimizer, set to this rate when it is given (default: its own
@@ -176,6 +178,12 @@ def fit(
         mixed_precision: Train in mixed_float16 (GPUs); heads stay float32.
         callbacks: Extra Keras callbacks, run after agekit's own.
         verbose: Passed to `model.fit`.
+        compile_options: Keyword arguments of `agekit.models.compile_model` for every
+            compile `fit` does (each stage of a schedule, a model not compiled yet):
+            the optimizer and its settings (`optimizer`, `schedule`, `weight_decay`,
+            `weight_decay_mode`, `optimizer_options`), `loss_weights`, `losses`,
+            `label_smoothing`. The stage's learning rate is passed as `learning_rate`.
+            None: Adam with agekit's losses, equal loss weights.
 
     Returns:
         `(model, history)`: the trained model (best weights restored) and the history of
@@ -222,7 +230,7 @@ def fit(
         described = ({"trainable": "as compiled", "learning_rate": optimizer["learning_rate"],
                       "epochs": epochs},)
     else:
-        optimizer = "adam"
+        optimizer = _described(compile_options) if compile_options else "adam"
         described = None
     rate = DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate
     stages = schedule.stages if schedule is not None else (Stage("all", rate, epochs),)
@@ -244,7 +252,7 @@ def fit(
         stage = stages[index]
         if schedule is not None or not compiled:
             trainable = stage.apply(model) if schedule is not None else None
-            _compile(model, stage.learning_rate, strategy)
+            _compile(model, stage.learning_rate, strategy, compile_options)
             log.info("stage %d: %s trainable at lr %g", index, trainable, stage.learning_rate)
         best = _best_so_far(run_dir, monitor, mode)
         model.fit(
@@ -289,12 +297,19 @@ def _as_fit_args(train):
     return {"x": train}
 
 
-def _compile(model, learning_rate, strategy):
+def _compile(model, learning_rate, strategy, options=None):
+    options = {**(options or {}), "learning_rate": learning_rate}  # the stage's rate
     if strategy is not None:
         with strategy.scope():
-            compile_model(model, learning_rate=learning_rate)
+            compile_model(model, **options)
     else:
-        compile_model(model, learning_rate=learning_rate)
+        compile_model(model, **options)
+
+
+def _described(options):
+    """`compile_options` as JSON-ready data for the run's settings (what a resume checks)."""
+    return {key: value if isinstance(value, (str, int, float, bool, dict, list, type(None)))
+            else type(value).__name__ for key, value in sorted(options.items())}
 
 
 def _read_done(run_dir):

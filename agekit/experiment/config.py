@@ -13,71 +13,54 @@ from pathlib import Path
 
 from agekit._validation import fail
 from agekit.errors import InvalidValueError, MissingFileError
+from agekit.experiment._checks import (
+    _choice,
+    _flag,
+    _mapping,
+    _number,
+    _split_size,
+    _stages,
+    _table_of_numbers,
+    _where,
+    _whole,
+)
+from agekit.experiment.search import SearchConfig
 
 # Formats whose images are already face crops: no detection needed before training.
 CROPPED_FORMATS = ("utkface", "adience", "folders")
 DETECTORS = ("auto", "none", "boxes", "hog", "cnn")
-SPLITS = ("random", "given")
+SPLITS = ("random", "given", "counts", "folds")
 COLORS = ("rgb", "grayscale", "grayscale_rgb")
-SCRATCH = ("basic_cnn", "levi_hassner_cnn", "two_branch_cnn")
+SCRATCH = ("basic_cnn", "levi_hassner_cnn", "two_branch_cnn", "split_branch_cnn")
+# Scratch networks whose outputs are always {"age": ..., "gender": ...}.
+TWO_OUTPUT = ("two_branch_cnn", "split_branch_cnn")
 # `agekit.models.BACKBONES` and `TOPS`, named here so reading a configuration imports no
 # TensorFlow (a test keeps the lists equal).
 TRANSFER = ("vgg16", "vgg19", "resnet50", "inception_v3", "mobilenet_v2", "efficientnet_b0")
 TOPS = ("vgg", "gap")
 OPTIMIZERS = ("adam", "adamw", "nadam", "sgd", "rmsprop")
 LR_SCHEDULES = (None, "plateau", "cosine")
+# `agekit.models.optimizers`' plain-data schedules and weight-decay modes (a test keeps
+# them equal).
+SCHEDULE_KINDS = ("inverse_time", "exponential")
+WEIGHT_DECAY_MODES = ("decoupled", "l2")
+CLASS_WEIGHTS = ("balanced", "one_minus_frequency")
 MARGIN_NAMES = ("tight", "loose", "very_loose")
 
 
-def _where(section, name):
-    return f"[{section}] {name}"
-
-
-def _whole(section, name, value, *, low=1, optional=False):
-    if optional and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        fail(f"a whole number >= {low}" + (" or None" if optional else ""), _where(section, name), value)
-
-
-def _number(section, name, value, *, low=None, high=None, low_open=False, high_open=False, optional=False):
-    if optional and value is None:
-        return
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        bounds = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        fail(f"a number in {bounds}" + (" or None" if optional else ""), _where(section, name), value)
-
-
-def _choice(section, name, value, choices):
-    if value not in choices:
-        fail(f"one of {list(choices)}", _where(section, name), value)
-
-
-def _flag(section, name, value):
-    if not isinstance(value, bool):
-        fail("true or false", _where(section, name), value, error=TypeError)
-
-
-def _mapping(section, name, value, *, values=None):
+def _lr_schedule(section, value):
+    """None, a named schedule or a table `{kind, decay_rate, decay_steps, staircase}`."""
     if not isinstance(value, dict):
-        fail("a table (dict)", _where(section, name), value, error=TypeError)
-    if values is not None:
-        for key, item in value.items():
-            if not values(item):
-                fail("valid values", _where(section, f"{name}.{key}"), item)
-
-
-def _split_size(section, name, value):
-    """A split fraction in [0, 1) or a whole number of rows."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        _whole(section, name, value, low=0)
-    else:
-        _number(section, name, value, low=0, high=1, high_open=True)
+        _choice(section, "lr_schedule", value, LR_SCHEDULES)
+        return
+    unknown = sorted(set(value) - {"kind", "decay_rate", "decay_steps", "staircase"})
+    if unknown:
+        fail("lr_schedule keys among ['decay_rate', 'decay_steps', 'kind', 'staircase']",
+             _where(section, "lr_schedule"), unknown)
+    _choice(section, "lr_schedule.kind", value.get("kind"), SCHEDULE_KINDS)
+    _number(section, "lr_schedule.decay_rate", value.get("decay_rate"), low=0, low_open=True)
+    _number(section, "lr_schedule.decay_steps", value.get("decay_steps", 1), low=0, low_open=True)
+    _flag(section, "lr_schedule.staircase", value.get("staircase", False))
 
 
 @dataclass(frozen=True)
@@ -96,11 +79,16 @@ class DataConfig:
             `"hog"`), `"none"`, `"boxes"`, `"hog"` or `"cnn"`.
         margin: Crop margin (`"tight"`, `"loose"`, `"very_loose"` or a fraction >= 0).
         align: Level the eyes of each crop.
-        split: `"random"`: `val` and `test` drawn from the rows (stratified by age,
-            group-aware when the data has a `subject` column); `"given"`: the dataset's
-            own `split` column (ChaLearn, APPA-REAL: `train` / `valid` / `test`).
+        split: `"random"`: `val` and `test` drawn from the rows (stratified by
+            `stratify`, group-aware when the data has a `subject` column); `"given"`:
+            the dataset's own `split` column (ChaLearn, APPA-REAL: `train` / `valid` /
+            `test`); `"counts"`: a seeded random split of photos into `train_size`,
+            `val` and `test` rows, ignoring people and ages (`split_counts`: the
+            Adience study's 11,000 / 3,500 / 2,500); `"folds"`: the dataset's `fold`
+            column (Adience's five subject-exclusive folds): `fold` is the test set,
+            `val` is drawn from the other folds by subject, `test` is not used.
         val, test: Validation and held-out test sizes: fractions in [0, 1), or whole
-            numbers of rows.
+            numbers of rows (whole numbers only with `"counts"`).
         image_size: Side of the model's input in pixels.
         color: `"rgb"`, `"grayscale"` or `"grayscale_rgb"`: what the model converts its
             RGB input to (inside itself).
@@ -113,6 +101,19 @@ class DataConfig:
         clip_ages: Map ages above the oldest DEX / CORAL class to it.
         cache: Keep the decoded images in memory after the first epoch.
         seed: Seed of the synthetic data, the split, shuffling and augmentation.
+        train_size: With `split="counts"`: rows for training (None: every row left).
+        stratify: With `split="random"`: the column whose shares every split keeps
+            (`"age"`: binned ages), or None for a plain random split.
+        fold: With `split="folds"`: the fold held out as the test set; None runs every
+            fold in turn (`run_dir/fold<k>`) and reports the mean of their scores; a list
+            runs those folds in turn (a quick check of the protocol).
+        upsample, max_side: Face detection settings of `prepare_dataset` (dlib's
+            upsampling steps; detect on a copy shrunk to this longer side, None: as is).
+        keep_undetected: Keep an image in which no face is found, uncropped (the
+            Adience study did), instead of leaving it out (counted in `data.json`).
+        synthetic_size: Side of synthetic images (only without `root`).
+        loader: More keyword arguments of the format's loader, such as
+            `{"rules": "yu4u"}` for IMDb-WIKI's cleaning.
     """
 
     format: str = "utkface"
@@ -134,6 +135,14 @@ class DataConfig:
     clip_ages: bool = True
     cache: bool = True
     seed: int = 0
+    train_size: int | None = None
+    stratify: str | None = "age"
+    fold: int | list | None = None
+    upsample: int = 1
+    max_side: int | None = None
+    keep_undetected: bool = False
+    synthetic_size: int = 64
+    loader: dict = field(default_factory=dict)
 
     def __post_init__(self):
         from agekit.datasets import FORMATS
@@ -175,6 +184,33 @@ class DataConfig:
         _flag(s, "clip_ages", self.clip_ages)
         _flag(s, "cache", self.cache)
         _whole(s, "seed", self.seed, low=0)
+        self._check_protocol()
+
+    def _check_protocol(self):
+        """The split options and face-preparation options added for the studies."""
+        s = "data"
+        _whole(s, "train_size", self.train_size, optional=True)
+        if self.split == "counts":
+            for name in ("val", "test"):
+                _whole(s, name, getattr(self, name), low=0)
+        elif self.train_size is not None:
+            fail("train_size only with split='counts'", _where(s, "train_size"), self.train_size)
+        if self.stratify is not None and not isinstance(self.stratify, str):
+            fail("a column name or None", _where(s, "stratify"), self.stratify)
+        if isinstance(self.fold, list):
+            if not self.fold or len(set(self.fold)) < len(self.fold):
+                fail("a list of different folds", _where(s, "fold"), self.fold)
+            for fold in self.fold:
+                _whole(s, "fold", fold, low=0)
+        else:
+            _whole(s, "fold", self.fold, low=0, optional=True)
+        if self.fold is not None and self.split != "folds":
+            fail("fold only with split='folds'", _where(s, "fold"), self.fold)
+        _whole(s, "upsample", self.upsample, low=0)
+        _whole(s, "max_side", self.max_side, low=16, optional=True)
+        _flag(s, "keep_undetected", self.keep_undetected)
+        _whole(s, "synthetic_size", self.synthetic_size, low=16)
+        _mapping(s, "loader", self.loader)
 
 
 @dataclass(frozen=True)
@@ -183,12 +219,13 @@ class ModelConfig:
 
     Args:
         backbone: `"basic_cnn"` (small, fast on a CPU), `"levi_hassner_cnn"`,
-            `"two_branch_cnn"` or a `build_model` backbone (`"vgg16"`, `"resnet50"`, ...).
+            `"two_branch_cnn"`, `"split_branch_cnn"` (these two always have an age and a
+            gender output) or a `build_model` backbone (`"vgg16"`, `"resnet50"`, ...).
         head: `"dex"`, `"regression"`, `"coral"` or `"bins:<scheme>"`.
         outputs: Extra outputs such as `{"gender": 2, "ethnicity": 5}`.
         weights: Backbone weights: `"imagenet"`, None or a file (not for the CNNs
             trained from scratch).
-        dropout: Dropout before the heads.
+        dropout: Dropout before the heads (`two_branch_cnn`: in each branch).
         layers, base_filters, hidden, bn_momentum: `basic_cnn` settings.
         top, fc_units: `build_model` top.
         options: Further keyword arguments of the network's builder.
@@ -247,8 +284,12 @@ class TrainConfig:
         learning_rate: Peak learning rate (without `schedule`).
         optimizer: `"adam"`, `"adamw"`, `"nadam"`, `"sgd"` or `"rmsprop"`.
         lr_schedule: None (constant), `"plateau"` (divide by `1 / 0.3` when the
-            validation score stalls for 2 epochs) or `"cosine"` (a cosine decay over
-            the run after `warmup_epochs` of linear warm-up).
+            validation score stalls for 2 epochs), `"cosine"` (a cosine decay over
+            the run after `warmup_epochs` of linear warm-up), or a table of
+            `agekit.models.make_schedule`: `{kind = "inverse_time", decay_rate = 1e-5}`
+            (Keras 2's `decay=1e-5`) or `{kind = "exponential", decay_rate = 0.9,
+            decay_steps = 1000}`; steps are batches. A table also applies to every
+            stage of `schedule`, from each stage's own learning rate.
         warmup_epochs: Linear warm-up of the `"cosine"` schedule.
         loss_weights: Output name -> loss weight.
         schedule: None, `"study_best"` (the head, then conv block 5 at 1e-5) or a list of
@@ -257,6 +298,24 @@ class TrainConfig:
         monitor: The validation metric for the checkpoint, early stopping and the
             schedule (None: the age head's, `agekit.training.default_monitor`).
         run_dir: Output folder (resumable).
+        optimizer_options: More settings of the optimizer (`beta_1`, `epsilon`,
+            `momentum`, `nesterov`, ...; see `agekit.models.make_optimizer`).
+        weight_decay: None, or the optimizer's weight decay.
+        weight_decay_mode: `"decoupled"` (Keras', AdamW's) or `"l2"` (PyTorch's: added
+            to the gradient, as the UTKFace study's NAdam `weight_decay=0.1`).
+        label_smoothing: Label smoothing of the softmax heads: a number, or a table
+            output name -> number.
+        losses: Output name -> Keras loss replacing agekit's default (`{age = "mse"}`).
+        class_weight: None, `"balanced"` (scikit-learn's n / (classes * n_class)),
+            `"one_minus_frequency"` (1 - n_class / n, the UTKFace study's trial 5.1)
+            or a table class index -> weight: a weight per class of the age head
+            (`dex` or `bins:<scheme>`, single-output models), from the training split.
+        pretrain_schedule: With an experiment's `pretrain` data: the stages trained on
+            it before the main data (a list of `agekit.training.Stage` tables).
+
+    Every stage of `schedule` and `pretrain_schedule` compiles with this section's
+    optimizer settings, losses, loss weights and label smoothing at its own learning
+    rate.
     """
 
     epochs: int = 10
@@ -269,13 +328,20 @@ class TrainConfig:
     patience: int | None = None
     monitor: str | None = None
     run_dir: str = "runs/experiment"
+    optimizer_options: dict = field(default_factory=dict)
+    weight_decay: float | None = None
+    weight_decay_mode: str = "decoupled"
+    label_smoothing: float | dict = 0.0
+    losses: dict = field(default_factory=dict)
+    class_weight: str | dict | None = None
+    pretrain_schedule: list | None = None
 
     def __post_init__(self):
         s = "train"
         _whole(s, "epochs", self.epochs)
         _number(s, "learning_rate", self.learning_rate, low=0, low_open=True)
         _choice(s, "optimizer", self.optimizer, OPTIMIZERS)
-        _choice(s, "lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _lr_schedule(s, self.lr_schedule)
         _whole(s, "warmup_epochs", self.warmup_epochs, low=0)
         if self.warmup_epochs and self.warmup_epochs >= self.epochs:
             fail("warmup_epochs < epochs", _where(s, "warmup_epochs"), self.warmup_epochs)
@@ -286,40 +352,78 @@ class TrainConfig:
                 and all(isinstance(stage, dict) for stage in self.schedule))):
             fail("None, 'study_best' or a list of stage tables", _where(s, "schedule"), self.schedule)
         if isinstance(self.schedule, list):
-            from agekit.training import Stage
-
-            for stage in self.schedule:
-                try:
-                    Stage(**stage)
-                except TypeError:
-                    fail("stage tables of agekit.training.Stage fields", _where(s, "schedule"), stage,
-                         error=TypeError)
+            _stages(s, "schedule", self.schedule)
         _whole(s, "patience", self.patience, optional=True)
         if self.monitor is not None and not isinstance(self.monitor, str):
             fail("a metric name or None", _where(s, "monitor"), self.monitor)
         if not isinstance(self.run_dir, (str, Path)):
             fail("a folder path", _where(s, "run_dir"), self.run_dir, error=TypeError)
+        self._check_compile()
+
+    def _check_compile(self):
+        """The optimizer, loss and class-weight options added for the studies."""
+        s = "train"
+        _mapping(s, "optimizer_options", self.optimizer_options)
+        clash = sorted({"weight_decay", "l2", "learning_rate", "schedule"} & set(self.optimizer_options))
+        if clash:
+            fail("optimizer_options without the settings of their own fields", _where(s, "optimizer_options"),
+                 clash)
+        _number(s, "weight_decay", self.weight_decay, low=0, optional=True)
+        _choice(s, "weight_decay_mode", self.weight_decay_mode, WEIGHT_DECAY_MODES)
+        if self.weight_decay and self.weight_decay_mode == "l2" and self.optimizer == "adamw":
+            fail("weight_decay_mode='decoupled' for adamw (its decay is decoupled)",
+                 _where(s, "weight_decay_mode"), self.weight_decay_mode)
+        _table_of_numbers(s, "label_smoothing", self.label_smoothing, high=1, high_open=True)
+        _mapping(s, "losses", self.losses, values=lambda loss: isinstance(loss, str) and bool(loss))
+        if isinstance(self.class_weight, dict):
+            _mapping(s, "class_weight", self.class_weight,
+                     values=lambda w: isinstance(w, numbers.Real) and not isinstance(w, bool) and w >= 0)
+            if not all(str(key).isdigit() for key in self.class_weight):
+                fail("class indices (0, 1, ...) as keys", _where(s, "class_weight"), sorted(self.class_weight))
+        elif self.class_weight is not None:
+            _choice(s, "class_weight", self.class_weight, (*CLASS_WEIGHTS, None))
+        if self.pretrain_schedule is not None:
+            _stages(s, "pretrain_schedule", self.pretrain_schedule)
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """One run: `data`, `model` and `train` settings (see `agekit.experiment`)."""
+    """One run: `data`, `model` and `train` settings (see `agekit.experiment`).
+
+    Two optional sections (None: absent):
+
+    - `pretrain`: a `DataConfig` of data to train on first, by
+      `train.pretrain_schedule`, before the main data (IMDb-WIKI before ChaLearn; the
+      uncropped images before the crops); its `image_size` and `color` are `data`'s
+      (one model trains on both). Its run is `run_dir/pretrain`; its held-out scores
+      are `metrics["pretrain"]`.
+    - `search`: an `agekit.experiment.search.SearchConfig`: a Keras Tuner search over
+      model settings; the run then trains with the best values found.
+    """
 
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    pretrain: DataConfig | None = None
+    search: SearchConfig | None = None
+
+    def __post_init__(self):
+        _check_sections(self)
 
     @classmethod
     def from_dict(cls, settings: dict) -> "Experiment":
         """Build from `{"data": {...}, "model": {...}, "train": {...}}`; unknown keys raise."""
         if not isinstance(settings, dict):
             fail("a dict of sections", "settings", type(settings).__name__, error=TypeError)
-        sections = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+        sections = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
+                    "pretrain": DataConfig, "search": SearchConfig}
         unknown = sorted(set(settings) - set(sections))
         if unknown:
             fail(f"sections among {sorted(sections)}", "sections", unknown)
         parts = {}
         for name, config in sections.items():
+            if name in ("pretrain", "search") and settings.get(name) is None:
+                continue  # optional sections
             values = settings.get(name, {})
             if not isinstance(values, dict):
                 fail("a table of settings", f"[{name}]", values, error=TypeError)
@@ -351,7 +455,45 @@ class Experiment:
         return dataclasses.asdict(self)
 
     def replace(self, **sections) -> "Experiment":
-        """A copy with some fields changed: `exp.replace(train={"epochs": 2})`."""
-        parts = {name: dataclasses.replace(getattr(self, name), **changes)
-                 for name, changes in sections.items()}
+        """A copy with some fields changed: `exp.replace(train={"epochs": 2})`.
+
+        An optional section that is None is made from the changes
+        (`exp.replace(pretrain={"format": "imdb_wiki"})`); `exp.replace(pretrain=None)`
+        removes it.
+        """
+        kinds = {"pretrain": DataConfig, "search": SearchConfig}
+        parts = {}
+        for name, changes in sections.items():
+            current = getattr(self, name)
+            if changes is None and name in kinds:
+                parts[name] = None
+            elif current is None and name in kinds:
+                parts[name] = kinds[name](**changes)
+            else:
+                parts[name] = dataclasses.replace(current, **changes)
         return dataclasses.replace(self, **parts)
+
+
+def _check_sections(experiment):
+    """What one section's settings require of another's."""
+    data, model, train, pretrain = experiment.data, experiment.model, experiment.train, experiment.pretrain
+    if pretrain is not None and not isinstance(pretrain, DataConfig):
+        fail("None or a DataConfig", "[pretrain]", type(pretrain).__name__, error=TypeError)
+    if (pretrain is None) != (train.pretrain_schedule is None):
+        fail("[pretrain] data and [train] pretrain_schedule together (or neither)",
+             "[train] pretrain_schedule", train.pretrain_schedule)
+    if pretrain is not None:
+        for name in ("image_size", "color"):
+            if getattr(pretrain, name) != getattr(data, name):
+                fail(f"[pretrain] {name} equal to [data] {name} (one model trains on both)",
+                     _where("pretrain", name), getattr(pretrain, name))
+        if pretrain.split == "folds" and data.split != "folds":
+            fail("a [pretrain] split 'folds' only with a [data] split 'folds' (the same test fold)",
+                 _where("pretrain", "split"), pretrain.split)
+    if train.class_weight is not None:
+        kind = model.head.partition(":")[0]
+        if kind not in ("dex", "bins") or model.outputs or model.backbone in TWO_OUTPUT:
+            fail("class_weight only for a single-output model with a 'dex' or 'bins:<scheme>' head",
+                 _where("train", "class_weight"), train.class_weight)
+    if experiment.search is not None and data.split == "folds":
+        fail("a [search] without split='folds'", _where("data", "split"), data.split)

@@ -19,6 +19,7 @@ from agekit._validation import fail
 from agekit.errors import InvalidValueError
 from agekit.experiment.config import (
     CROPPED_FORMATS,
+    TWO_OUTPUT,
     DataConfig,
     Experiment,
     ModelConfig,
@@ -49,7 +50,7 @@ def crop_geometry(config: DataConfig) -> dict:
     if detector == "none":
         return {"kind": "dataset", "dataset": config.format}
     return {"kind": "margin", "detector": "hog" if detector == "boxes" else detector,
-            "boxes": "dataset" if detector == "boxes" else "detected", "upsample": 1,
+            "boxes": "dataset" if detector == "boxes" else "detected", "upsample": config.upsample,
             "margin": config.margin, "align": config.align}
 
 
@@ -70,7 +71,9 @@ def load_data(config: DataConfig, work_dir) -> "pd.DataFrame":  # noqa: F821
     from agekit.datasets import load_dataset
 
     df = load_dataset(config.format, config.root, n=config.n, seed=config.seed,
-                      synthetic_dir=None if config.root else Path(work_dir) / "synthetic")
+                      image_size=config.synthetic_size,
+                      synthetic_dir=None if config.root else Path(work_dir) / "synthetic",
+                      **config.loader)
     counts = {"loaded": len(df), "dropped": dict(df.attrs.get("dropped", {}))}
     if config.limit and config.limit < len(df):
         df = df.sample(n=config.limit, random_state=config.seed)
@@ -82,12 +85,15 @@ def load_data(config: DataConfig, work_dir) -> "pd.DataFrame":  # noqa: F821
         manifest = prepare_dataset(df, Path(work_dir) / "crops",
                                    detector="hog" if detector == "boxes" else detector,
                                    use_boxes=detector == "boxes", margin=config.margin,
-                                   align=config.align, size=config.image_size, upsample=1)
+                                   align=config.align, size=config.image_size, upsample=config.upsample,
+                                   max_side=config.max_side)
         status = manifest.set_index("path")
         ok = status["status"].eq("ok")
+        if config.keep_undetected:  # the whole image where no face was found
+            ok |= status["status"].eq("no_face")
         kept = df[df["path"].map(ok).fillna(False).astype(bool)].copy()
         kept["source_path"] = kept["path"]
-        kept["path"] = kept["path"].map(status["output"])
+        kept["path"] = kept["path"].map(status["output"]).fillna(kept["source_path"])
         kept.attrs = dict(df.attrs)
         counts["prepare"] = manifest["status"].value_counts().to_dict()
         log.info("prepared %d of %d images: %s", len(kept), len(df), counts["prepare"])
@@ -102,11 +108,17 @@ def load_data(config: DataConfig, work_dir) -> "pd.DataFrame":  # noqa: F821
 def split_data(df, config: DataConfig) -> tuple:
     """`(train, val, test)` as the config says (`test` may be empty).
 
-    Sizes given as whole numbers are rows; `"given"` uses the dataset's `split` column.
+    Sizes given as whole numbers are rows; `"given"` uses the dataset's `split` column,
+    `"counts"` `split_counts`, `"folds"` the `fold` column (see `DataConfig`).
     """
     import pandas as pd
 
     from agekit.datasets import split
+
+    if config.split in ("counts", "folds"):
+        from agekit.experiment.protocols import split_protocol
+
+        return split_protocol(df, config)
 
     if config.split == "given":
         if "split" not in df.columns:
@@ -124,7 +136,7 @@ def split_data(df, config: DataConfig) -> tuple:
     if val + test >= 1:
         fail(f"val + test smaller than the {n} rows", "val + test", config.val + config.test)
     groups = "subject" if "subject" in df.columns and df["subject"].notna().all() else False
-    parts = split(df, val=val, test=test, stratify="age", groups=groups, seed=config.seed)
+    parts = split(df, val=val, test=test, stratify=config.stratify, groups=groups, seed=config.seed)
     if len(parts) == 2:
         parts = (*parts, pd.DataFrame(columns=df.columns))
     return parts
@@ -132,11 +144,16 @@ def split_data(df, config: DataConfig) -> tuple:
 
 def build(config: ModelConfig, data: DataConfig, train: TrainConfig, *, steps_per_epoch=None):
     """The compiled model of a `ModelConfig` at the data's input size and colour."""
+    return compile_for(network(config, data), train, steps_per_epoch)
+
+
+def network(config: ModelConfig, data: DataConfig):
+    """The uncompiled model of a `ModelConfig` at the data's input size and colour."""
     from agekit.models import (
         basic_cnn,
         build_model,
-        compile_model,
         levi_hassner_cnn,
+        split_branch_cnn,
         two_branch_cnn,
     )
 
@@ -150,19 +167,47 @@ def build(config: ModelConfig, data: DataConfig, train: TrainConfig, *, steps_pe
     elif config.backbone == "levi_hassner_cnn":
         model = levi_hassner_cnn(input_shape=shape, head=config.head, outputs=outputs, **options)
     elif config.backbone == "two_branch_cnn":
-        model = two_branch_cnn(input_shape=shape, head=config.head, **options)
+        model = two_branch_cnn(input_shape=shape, head=config.head, **{"dropout": config.dropout, **options})
+    elif config.backbone == "split_branch_cnn":
+        model = split_branch_cnn(input_shape=shape, head=config.head, **options)
     else:
         model = build_model(config.backbone, config.head, weights=config.weights, input_shape=shape,
                             color=data.color, top=config.top, dropout=config.dropout,
                             fc_units=config.fc_units, outputs=outputs, compile=False, **options)
-    return compile_model(model, learning_rate=learning_rate(train, steps_per_epoch),
-                         optimizer=train.optimizer, loss_weights=dict(train.loss_weights) or None)
+    return model
+
+
+def compile_for(model, train: TrainConfig, steps_per_epoch=None):
+    """Compile `model` with a `TrainConfig`'s optimizer, learning rate, losses and weights."""
+    from agekit.models import compile_model
+
+    rate = learning_rate(train, steps_per_epoch)
+    if isinstance(rate, float):
+        return compile_model(model, learning_rate=rate, **compile_options(train))
+    # a cosine schedule over the whole run
+    return compile_model(model, learning_rate=train.learning_rate,
+                         **{**compile_options(train), "schedule": rate})
+
+
+def compile_options(config: TrainConfig) -> dict:
+    """`compile_model` keyword arguments of a `TrainConfig` (all but the learning rate).
+
+    Example:
+        >>> compile_options(TrainConfig(optimizer="nadam", weight_decay=0.1, weight_decay_mode="l2"))["optimizer"]
+        'nadam'
+    """
+    return {"optimizer": config.optimizer,
+            "schedule": config.lr_schedule if isinstance(config.lr_schedule, dict) else None,
+            "weight_decay": config.weight_decay, "weight_decay_mode": config.weight_decay_mode,
+            "optimizer_options": dict(config.optimizer_options) or None,
+            "loss_weights": dict(config.loss_weights) or None, "losses": dict(config.losses) or None,
+            "label_smoothing": config.label_smoothing}
 
 
 def learning_rate(config: TrainConfig, steps_per_epoch=None):
     """The optimizer's learning rate: a number, or a cosine schedule over the run."""
     if config.lr_schedule != "cosine":
-        return config.learning_rate
+        return float(config.learning_rate)
     import keras
 
     if not steps_per_epoch:
@@ -172,6 +217,15 @@ def learning_rate(config: TrainConfig, steps_per_epoch=None):
         return keras.optimizers.schedules.CosineDecay(config.learning_rate, total)
     return keras.optimizers.schedules.CosineDecay(0.0, total - warmup, warmup_target=config.learning_rate,
                                                   warmup_steps=warmup)
+
+
+def augment_of(config: DataConfig):
+    """The `Augment` of a `DataConfig` (None without augmentation)."""
+    from agekit.data import Augment
+
+    if isinstance(config.augment, dict):
+        return Augment(**config.augment)
+    return Augment(rotation=10, shift=0.1, zoom=0.1, flip=True) if config.augment else None
 
 
 def _schedule(config: TrainConfig):
@@ -186,7 +240,7 @@ def _schedule(config: TrainConfig):
 
 def targets(config: ModelConfig):
     """The `make_dataset` target of a model: its head, or a dict with its extra outputs."""
-    if not config.outputs and config.backbone != "two_branch_cnn":
+    if not config.outputs and config.backbone not in TWO_OUTPUT:
         return config.head
     extras = config.outputs or {"gender": 2}
     return {"age": config.head, **{name: name for name in extras}}
@@ -198,7 +252,7 @@ def monitor_of(config: ModelConfig) -> str:
     from agekit.training import _MONITOR
 
     metric = _MONITOR[parse_head(config.head)[0]][0]
-    multi = bool(config.outputs) or config.backbone == "two_branch_cnn"
+    multi = bool(config.outputs) or config.backbone in TWO_OUTPUT
     return f"val_age_{metric}" if multi else f"val_{metric}"
 
 
@@ -225,30 +279,39 @@ def _check_run_dir(run_dir: Path, settings: dict):
     saved.write_text(json.dumps(settings, indent=2))
 
 
-def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="auto") -> dict:
+def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="auto",
+                   data_dir=None) -> dict:
     """Run an experiment end to end and write its run directory.
 
     Args:
         experiment: The settings.
         figures: Also draw the figures (`agekit.plots`) into `run_dir/figures/`.
         verbose: Passed to `model.fit`.
+        data_dir: Where the data is made and its faces cropped (default
+            `run_dir/data`); runs that share it share that work.
 
     Returns:
-        The held-out scores (`agekit.evaluation.evaluate_model` keys) plus `n_train`,
-        `n_val`, `n_test`, `evaluated_on` (`"test"`, or `"val"` when there is no test
-        split), `data` (the row counts of `load_data`), `epochs_run`, `minutes` and
-        `run_dir`; also written to `run_dir/metrics.json`.
+        The held-out scores (`agekit.evaluation.evaluate_model` keys, and those over
+        a `bins:<scheme>` head's own bins) plus `n_train`, `n_val`, `n_test`,
+        `evaluated_on` (`"test"`, or `"val"` when there is no test split), `data` (the
+        row counts of `load_data`), `epochs_run`, `minutes` and `run_dir`; `pretrain`
+        (the pre-trained model's scores on its own held-out data) with a `pretrain`
+        section; `search` (`best` values, `trials`) with a `search` section; also
+        written to `run_dir/metrics.json`. With `split="folds"` and no single `fold`,
+        the mean over the folds (`agekit.experiment.protocols.run_folds`).
 
     Example:
         >>> exp = Experiment().replace(data={"n": 200}, train={"epochs": 2, "run_dir": "runs/demo"})
         >>> run_experiment(exp)["mae"]  # doctest: +SKIP
     """
+    from agekit.experiment import protocols
+
+    if experiment.data.split == "folds" and not isinstance(experiment.data.fold, int):
+        return protocols.run_folds(experiment, figures=figures, verbose=verbose)
     import keras
-    import numpy as np
     import pandas as pd
 
-    from agekit.data import Augment, make_datasets
-    from agekit.evaluation import evaluate_model
+    from agekit.data import make_datasets
     from agekit.models import set_card
     from agekit.training import fit
 
@@ -259,7 +322,7 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
     _check_run_dir(run_dir, json.loads(json.dumps(experiment.to_dict(), default=str)))
     keras.utils.set_random_seed(data.seed)
 
-    df = load_data(data, run_dir / "data")
+    df = load_data(data, data_dir or run_dir / "data")
     train, val, test = split_data(df, data)
     counts = {**df.attrs["counts"], "train": len(train), "val": len(val), "test": len(test)}
     (run_dir / "data.json").write_text(json.dumps(counts, indent=2, default=str))
@@ -270,40 +333,52 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
     # Images reach the model as RGB in [0, 255]: it converts and scales them itself.
     common = {"target": targets(spec), "image_size": data.image_size, "batch_size": data.batch_size,
               "clip_ages": data.clip_ages, "sigma": data.sigma}
-    if isinstance(data.augment, dict):
-        augment = Augment(**data.augment)
-    else:
-        augment = Augment(rotation=10, shift=0.1, zoom=0.1, flip=True) if data.augment else None
-    train_ds, val_ds = make_datasets(train, val, augment=augment, balance=data.balance, seed=data.seed,
+    train_ds, val_ds = make_datasets(train, val, augment=augment_of(data), balance=data.balance, seed=data.seed,
                                      cache="memory" if data.cache else None, **common)
     steps = math.ceil(len(train) / data.batch_size)
+    monitor = train_config.monitor or monitor_of(spec)
+    class_weight = protocols.class_weights_of(train, spec, train_config)
+    extras = {}
+    if experiment.search is not None:
+        from agekit.experiment.search import run_search, with_values
+
+        best, trials = run_search(experiment, train_ds, val_ds, run_dir=run_dir, steps_per_epoch=steps,
+                                  monitor=monitor, class_weight=class_weight, verbose=verbose)
+        extras["search"] = {"best": best, "trials": len(trials)}
+        experiment = with_values(experiment, best)
+        spec, train_config = experiment.model, experiment.train
 
     def make():
         return build(spec, data, train_config, steps_per_epoch=steps)
 
-    monitor = train_config.monitor or monitor_of(spec)
-    model, history = fit(make, train_ds, val_ds, run_dir=run_dir, epochs=train_config.epochs,
+    model = make  # fit builds it
+    if experiment.pretrain is not None:
+        model, extras["pretrain"] = protocols.pretrain(experiment, make, run_dir=run_dir,
+                                                       data_dir=data_dir or run_dir / "data",
+                                                       main_steps=steps, monitor=monitor, verbose=verbose)
+    model, history = fit(model, train_ds, val_ds, run_dir=run_dir, epochs=train_config.epochs,
                          schedule=_schedule(train_config),
                          # the model is compiled with its rate (or schedule); stages bring their own
                          learning_rate=train_config.learning_rate if train_config.schedule else None,
-                         patience=train_config.patience, monitor=monitor,
-                         callbacks=_callbacks(train_config, monitor), verbose=verbose)
+                         patience=train_config.patience, monitor=monitor, class_weight=class_weight,
+                         callbacks=_callbacks(train_config, monitor), verbose=verbose,
+                         compile_options=compile_options(train_config))
     set_card(model, age_range=(float(train["age"].min()), float(train["age"].max())),
              crop=crop_geometry(data), data=data_name(data),
              validation={"split_csv": "split.csv", "split": "val", "n": len(val), "seed": data.seed})
     model.save(run_dir / "model.keras")
 
-    held_out, evaluated_on = (test, "test") if len(test) else (val, "val")
-    scores, table = evaluate_model(model, held_out, baseline_age=float(np.median(train["age"])),
-                                   batch_size=data.batch_size)
+    scores, table = protocols.held_out_scores(model, spec, train, val, test, batch_size=data.batch_size,
+                                              table=True)
     table.drop(columns=["face_box"], errors="ignore").to_csv(run_dir / "predictions.csv", index=False)
-    metrics = {**scores, "n_train": len(train), "n_val": len(val), "n_test": len(test),
-               "evaluated_on": evaluated_on, "data": counts, "epochs_run": len(history),
-               "minutes": round((time.time() - started) / 60, 2), "run_dir": str(run_dir)}
+    metrics = {**scores, "data": counts, "epochs_run": len(history),
+               "minutes": round((time.time() - started) / 60, 2), "run_dir": str(run_dir), **extras}
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
     if figures:
         from agekit.experiment.report import draw_figures
 
-        draw_figures(run_dir, table, {"train": train, "val": val, "test": test})
+        kind, _, scheme = spec.head.partition(":")  # a bins head: the confusion over its bins
+        draw_figures(run_dir, table, {"train": train, "val": val, "test": test},
+                     bins=scheme if kind == "bins" else "utk7")
     log.info("run_experiment: %s", metrics)
     return metrics

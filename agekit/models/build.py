@@ -175,7 +175,7 @@ def attach_heads(features, kind="dex", bins=None, outputs=None):
 
 def compile_model(model, *, learning_rate=1e-4, optimizer="adam", loss_weights=None,
                   schedule=None, weight_decay=None, weight_decay_mode="decoupled",
-                  label_smoothing=0.0, losses=None, **kwargs):
+                  label_smoothing=0.0, losses=None, optimizer_options=None, **kwargs):
     """Compile with the loss and metrics each `Head` needs (again after freezing changes).
 
     Args:
@@ -195,6 +195,8 @@ def compile_model(model, *, learning_rate=1e-4, optimizer="adam", loss_weights=N
         losses: Dict of output name -> Keras loss replacing agekit's default for that
             output, such as `{"age": "mse"}` (the UTKFace two-branch studies' age loss;
             agekit's regression default is MAE).
+        optimizer_options: More keyword arguments of a named optimizer (`momentum`,
+            `nesterov`, `beta_1`, `epsilon`, ...; see `make_optimizer`).
         **kwargs: Passed to `model.compile` (e.g. `jit_compile`).
 
     Example:
@@ -220,10 +222,12 @@ def compile_model(model, *, learning_rate=1e-4, optimizer="adam", loss_weights=N
     if isinstance(optimizer, str):
         optimizer = make_optimizer(optimizer, learning_rate=learning_rate, schedule=schedule,
                                    weight_decay=weight_decay,
-                                   weight_decay_mode=weight_decay_mode)
-    elif schedule is not None or weight_decay:
-        fail("an optimizer name with schedule or weight_decay (an optimizer object brings "
-             "its own)", "optimizer", type(optimizer).__name__, error=TypeError)
+                                   weight_decay_mode=weight_decay_mode,
+                                   **(optimizer_options or {}))
+    elif schedule is not None or weight_decay or optimizer_options:
+        fail("an optimizer name with schedule or weight_decay or optimizer_options (an "
+             "optimizer object brings its own)", "optimizer", type(optimizer).__name__,
+             error=TypeError)
     specs = {name: head_loss_and_metrics(layer) for name, layer in heads.items()}
     smoothing = (label_smoothing if isinstance(label_smoothing, dict)
                  else {name: label_smoothing for name, layer in heads.items()

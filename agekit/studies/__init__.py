@@ -38,7 +38,8 @@ Settings of one scale:
                   upsample} (agekit.faces.prepare_dataset)
     split         {kind: "given"} (the dataset's own splits), {kind: "fraction", val,
                   test, stratify, groups} (agekit.datasets.split), {kind: "counts",
-                  train, val, test} (split_counts) or {kind: "adience_folds"}
+                  train, val, test} (split_counts) or {kind: "adience_folds"[, folds]}
+                  (folds: which folds run, default all)
     model         {network, head, weights, input_size, color, outputs, options}:
                   network is a build_model backbone ("vgg16", "resnet50",
                   "inception_v3") or a from-scratch network ("basic_cnn",

@@ -29,7 +29,9 @@ FULL = {
     "split": {"kind": "fraction", "val": 0.2, "test": 0.0, "stratify": "age", "groups": False},
     "model": {"network": "basic_cnn", "head": "bins:utk7", "weights": None, "input_size": 224,
               "color": "grayscale", "outputs": {},
-              "options": {"layers": 4, "base_filters": 64, "hidden": 132, "dropout": 0.6}},
+              # PyTorch's BatchNorm2d momentum 0.1 is Keras' 0.9 (the moving statistics' weight)
+              "options": {"layers": 4, "base_filters": 64, "hidden": 132, "dropout": 0.6,
+                          "bn_momentum": 0.9}},
     "preprocess": "0-1",
     "target": "bins:utk7",
     "labels": {"sigma": None, "clip_ages": False},
@@ -164,8 +166,8 @@ AGECNN_UTK4 = {
         "given) with the weighted loss of 5.1 (class weight 1 - n_class / n_total, "
         "Equation 4), Adam at 1e-3 (from 5.6), the augmentation of 5.5, RGB, dropout 0.1 "
         "after the blocks and 0.6 on the output (the Basic CNN code; 5.11 later removed "
-        "the 0.1s); it stopped early at epoch 25. The runner needs class_weight "
-        "'one_minus_frequency' for that variant."
+        "the 0.1s); it stopped early at epoch 25. The variant weighs the loss with the "
+        "runner's class_weight 'one_minus_frequency' (Equation 4)."
     ),
 }
 

@@ -236,9 +236,10 @@ TUNER = {
     },
     "notes": (
         "The study names what it tuned, not the search space, the tuner or the number of "
-        "trials: those in search are guesses. The runner needs a hypermodel over "
-        "two_branch_cnn's options with its two outputs (agekit.tuning's AgeHyperModel "
-        "covers build_model backbones and basic_cnn, one age output)."
+        "trials: those in search are guesses. The runner's [search] section tries them "
+        "on two_branch_cnn with both outputs, its losses and optimizer (Keras Tuner), "
+        "then trains the best; a two-value float range is searched on a log scale when "
+        "it spans 100x or more (l2)."
     ),
 }
 
