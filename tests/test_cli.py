@@ -123,10 +123,12 @@ def test_quickstart_writes_a_report(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_test"] > 0 and np.isfinite(metrics["mae"]) and "baseline_mae" in metrics
     report = (out / "report.md").read_text()
-    assert "MAE" in report and "training median" in report
+    assert "MAE" in report and "training median" in report and "Errors by group" in report
     for png in [*(out / "run" / "figures").glob("*.png"), *(out / "explain").glob("*.png")]:
         assert png.stat().st_size > 0
-    assert len(list((out / "run" / "figures").glob("*.png"))) == 5
+    names = {png.stem for png in (out / "run" / "figures").glob("*.png")}
+    assert names == {"history", "mae_by_age", "confusion", "age_distribution", "predictions",
+                     "groups", "coverage"}
     assert f"report: {out / 'report.md'}" in capsys.readouterr().out
 
 

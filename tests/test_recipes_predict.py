@@ -32,6 +32,8 @@ def test_recipe_runs_end_to_end_and_its_model_predicts(tmp_path):
     assert card.data == "utkface" and card.crop == {"kind": "dataset", "dataset": "utkface"}
     assert card.validation["n"] == metrics["n_val"] and card.age_range[0] <= card.age_range[1]
     assert (card.input_size, card.preprocess) == ((32, 32), "0-1")
+    assert card.calibration["source"]["split"] == "val" and card.calibration["n"] == metrics["n_val"]
+    assert 0 <= metrics["interval"]["coverage"] <= 1 and "groups" in metrics["audit"]
     test_paths = split.loc[split["split"] == "test", "path"].tolist()
     table = predict_age(model, test_paths)
     assert list(table.columns) == ["age", "gender", "p_female"]

@@ -89,6 +89,11 @@ class DataConfig:
             `val` is drawn from the other folds by subject, `test` is not used.
         val, test: Validation and held-out test sizes: fractions in [0, 1), or whole
             numbers of rows (whole numbers only with `"counts"`).
+        calib: Rows held out of the training split to calibrate the age intervals
+            (`agekit.evaluation.calibrate_model`, stored in the model card): a fraction
+            of the training rows, or a whole number; 0 calibrates on the validation
+            split, which also chose the checkpoint (intervals then cover a little less
+            than asked, see `agekit.calibration`).
         image_size: Side of the model's input in pixels.
         color: `"rgb"`, `"grayscale"` or `"grayscale_rgb"`: what the model converts its
             RGB input to (inside itself).
@@ -126,6 +131,7 @@ class DataConfig:
     split: str = "random"
     val: float = 0.15
     test: float = 0.15
+    calib: float = 0.0
     image_size: int = 64
     color: str = "rgb"
     batch_size: int = 32
@@ -161,6 +167,7 @@ class DataConfig:
         _choice(s, "split", self.split, SPLITS)
         _split_size(s, "val", self.val)
         _split_size(s, "test", self.test)
+        _split_size(s, "calib", self.calib)
         if isinstance(self.val, float) and isinstance(self.test, float) and self.val + self.test >= 1:
             fail("val + test < 1 (something must be left to train on)", _where(s, "val + test"),
                  self.val + self.test)

@@ -16,9 +16,10 @@ QUICKSTART = Experiment(
 )
 
 
-def draw_figures(run_dir, table, splits, *, bins="utk7") -> dict:
-    """Training curves, MAE by age, a confusion matrix over age bins, age distributions
-    and a grid of test predictions, as PNGs in `run_dir/figures/`. Returns name -> path."""
+def draw_figures(run_dir, table, splits, *, bins="utk7", scores=None) -> dict:
+    """Training curves, MAE by age, a confusion matrix over age bins, age distributions,
+    a grid of test predictions and, given the evaluation `scores`, the errors by group and
+    the intervals' coverage, as PNGs in `run_dir/figures/`. Returns name -> path."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -48,6 +49,8 @@ def draw_figures(run_dir, table, splits, *, bins="utk7") -> dict:
         path = out / f"{name}.png"
         plt.close(draw(path))
         paths[name] = str(path)
+    if scores is not None and "audit" in scores:
+        paths.update({name: str(path) for name, path in plots.save_audit_figures(scores, out).items()})
     return paths
 
 
@@ -92,8 +95,7 @@ def quickstart(out_dir="agekit-quickstart", *, data=None, epochs=None, n=None, l
         experiment = experiment.replace(data={"n": n})
     metrics = run_experiment(experiment, verbose=2)
     run_dir = Path(metrics["run_dir"])
-    figures = {name: str(run_dir / "figures" / f"{name}.png")
-               for name in ("history", "mae_by_age", "confusion", "age_distribution", "predictions")}
+    figures = {path.stem: str(path) for path in sorted((run_dir / "figures").glob("*.png"))}
     model = load_model(run_dir / "model.keras", compile=False)
     face = pd.read_csv(run_dir / "predictions.csv").iloc[0]
     figures.update(explain_image(model, read_image(face["path"]), out_dir / "explain",
@@ -132,8 +134,12 @@ def write_report(out_dir, experiment, metrics, figures):
              (f"| MAE of always predicting the training median ({metrics['baseline_age']:.0f}) | "
               f"{metrics['baseline_mae']:.2f} |"),
              f"| share within 5 years (CS5) | {metrics['cs5']:.3f} |",
-             f"| utk7 age-group macro-F1 | {metrics['utk7_macro_f1']:.3f} |", "",
-             "## Figures", ""]
+             f"| utk7 age-group macro-F1 | {metrics['utk7_macro_f1']:.3f} |", ""]
+    if "audit" in metrics:
+        from agekit.audit import audit_markdown
+
+        lines += ["## Whom it fails, and how sure it is", "", audit_markdown(metrics), ""]
+    lines += ["## Figures", ""]
     lines += [f"- {name}: [{Path(path).name}]({os.path.relpath(path, out_dir)})"
               for name, path in figures.items()]
     report = Path(out_dir) / "report.md"

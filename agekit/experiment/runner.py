@@ -142,6 +142,20 @@ def split_data(df, config: DataConfig) -> tuple:
     return parts
 
 
+def carve_calibration(train, config: DataConfig) -> tuple:
+    """`(train, calib)`: `config.calib` rows of the training split held out to calibrate
+    the age intervals (stratified like the split; `calib` empty when `config.calib` is 0)."""
+    from agekit.datasets import split
+
+    if not config.calib:
+        return train, train.iloc[:0]
+    share = config.calib / len(train) if isinstance(config.calib, int) else config.calib
+    if not 0 < share < 1:
+        fail(f"calib smaller than the {len(train)} training rows", "calib", config.calib)
+    groups = "subject" if "subject" in train.columns and train["subject"].notna().all() else False
+    return split(train, val=share, stratify=config.stratify, groups=groups, seed=config.seed + 1)
+
+
 def build(config: ModelConfig, data: DataConfig, train: TrainConfig, *, steps_per_epoch=None):
     """The compiled model of a `ModelConfig` at the data's input size and colour."""
     return compile_for(network(config, data), train, steps_per_epoch)
@@ -312,6 +326,7 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
     import pandas as pd
 
     from agekit.data import make_datasets
+    from agekit.evaluation import calibrate_model
     from agekit.models import set_card
     from agekit.training import fit
 
@@ -324,10 +339,12 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
 
     df = load_data(data, data_dir or run_dir / "data")
     train, val, test = split_data(df, data)
-    counts = {**df.attrs["counts"], "train": len(train), "val": len(val), "test": len(test)}
+    train, calib = carve_calibration(train, data)
+    counts = {**df.attrs["counts"], "train": len(train), "val": len(val), "test": len(test),
+              "calib": len(calib)}
     (run_dir / "data.json").write_text(json.dumps(counts, indent=2, default=str))
     pd.concat([part.assign(split=name) for name, part in
-               (("train", train), ("val", val), ("test", test))]).drop(
+               (("train", train), ("val", val), ("test", test), ("calib", calib))]).drop(
         columns=["face_box"], errors="ignore").to_csv(run_dir / "split.csv", index=False)
 
     # Images reach the model as RGB in [0, 255]: it converts and scales them itself.
@@ -366,6 +383,9 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
     set_card(model, age_range=(float(train["age"].min()), float(train["age"].max())),
              crop=crop_geometry(data), data=data_name(data),
              validation={"split_csv": "split.csv", "split": "val", "n": len(val), "seed": data.seed})
+    held = ("calib", calib) if len(calib) else ("val", val)  # faces neither trained on nor tested on
+    calibrate_model(model, held[1], batch_size=data.batch_size,
+                    source={"split_csv": "split.csv", "split": held[0]})
     model.save(run_dir / "model.keras")
 
     scores, table = protocols.held_out_scores(model, spec, train, val, test, batch_size=data.batch_size,
@@ -379,6 +399,6 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
 
         kind, _, scheme = spec.head.partition(":")  # a bins head: the confusion over its bins
         draw_figures(run_dir, table, {"train": train, "val": val, "test": test},
-                     bins=scheme if kind == "bins" else "utk7")
+                     bins=scheme if kind == "bins" else "utk7", scores=scores)
     log.info("run_experiment: %s", metrics)
     return metrics
