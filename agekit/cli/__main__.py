@@ -1,0 +1,7 @@
+"""`python -m agekit.cli ...` runs the `agekit` command line."""
+
+import sys
+
+from agekit.cli import main
+
+sys.exit(main())
