@@ -155,3 +155,23 @@ def test_auto_keeps_hog_boxes_and_falls_back_to_the_cnn(obama):
     (auto,) = detect_faces(turned, model="auto")
     assert auto == hog_like(cnn)
     assert batch_detect([small, turned], model="auto") == [detect_faces(small, model="hog"), [auto]]
+
+
+def test_hog_from_many_threads_does_not_crash():
+    # dlib's HOG detector writes scratch memory sized by the image: one detector shared
+    # by threads on images of several sizes corrupts the heap (segfault; this very code
+    # did with a shared detector). Each thread gets its own; run in a
+    # subprocess so a crash fails this test instead of killing the run.
+    code = (
+        "import numpy as np; from concurrent.futures import ThreadPoolExecutor\n"
+        "from agekit.faces import detect_faces\n"
+        "rng = np.random.default_rng(0)\n"
+        "images = [rng.integers(0, 256, (120 + 8 * k, 100 + 8 * k, 3), dtype=np.uint8) for k in range(8)]\n"
+        "with ThreadPoolExecutor(4) as pool:\n"
+        "    found = list(pool.map(lambda im: detect_faces(im, model='hog'), images * 30))\n"
+        "print(len(found))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip() == "240"

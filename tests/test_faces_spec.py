@@ -104,3 +104,16 @@ def test_cut_photos_reports_every_photo_in_order(tmp_path):
         list(cut_photos([blank], "tight", workers=0))
     with pytest.raises(TypeError, match=r"not one path"):
         list(cut_photos("photo.jpg"))
+
+
+@pytest.mark.real_data
+def test_threads_and_processes_cut_what_one_worker_cuts(shared_data):
+    photos = sorted((shared_data / "fgnet" / "images").iterdir())[:6]
+    serial = list(cut_photos(photos, "utkface"))
+    assert [r.status for r in serial] == ["ok"] * 6
+    for parallel in (list(cut_photos(photos, "utkface", workers=2)),
+                     list(cut_photos(photos[:2], "utkface", workers=2, processes=True))):
+        for one, other in zip(serial, parallel):
+            assert one.source == other.source == str(photos[serial.index(one)])
+            assert one.boxes == other.boxes
+            np.testing.assert_array_equal(one.crops[0], other.crops[0])

@@ -3,14 +3,18 @@
 - `cut_face(image, box, crop)`: the crop of one detected face;
 - `cut_faces(image, crop)`: detect (by the spec's detector) and cut every face of a photo;
 - `cut_photos(photos, crop, workers=...)`: the same over many photos, in input order,
-  in worker processes; unreadable files are reported per photo, never fatal.
+  in worker threads (or processes); unreadable files are reported per photo, never fatal.
 
-Worker processes, not threads: dlib's HOG detector and landmark models release the GIL
-but share scratch memory, so two threads calling one model crash the interpreter
-("corrupted double-linked list"); thread-local models are safe but ran no faster on this
-2-core machine (`benchmarks/bench_photos.py` measures both).
+Threads work because dlib's HOG detector and landmark models release the GIL while they
+run (a pure-Python loop keeps about the speed it has alone beside them); the HOG detector
+writes scratch memory, so each thread builds its own (`_models.hog_detector`: two threads
+sharing one crash the interpreter). The CNN detector holds the GIL for its whole call, so
+CNN work does not overlap: processes overlap everything but each starts an interpreter
+and loads the models (about 1-2 s) and sends the crops back pickled.
+`benchmarks/bench_photos.py` measures both.
 """
 
+import collections
 import concurrent.futures
 import itertools
 import multiprocessing
@@ -117,17 +121,20 @@ def cut_photos(
     crop: CropSpec | str | dict | float = "utkface",
     *,
     workers: int = 1,
+    processes: bool = False,
     chunk_size: int = 4,
 ) -> Iterator[PhotoFaces]:
-    """`cut_faces` over many photos, in worker processes, yielding results in input order.
+    """`cut_faces` over many photos, in parallel workers, yielding results in input order.
 
     Args:
-        photos: image paths (or RGB arrays, sent to the workers as they are).
+        photos: image paths (or RGB arrays).
         crop: a `CropSpec` or anything `crop_spec` accepts.
-        workers: processes cutting in parallel (each loads dlib's models once; about
-            1 s to start). 1 works in this process. dlib uses one core per call, so up
-            to one worker per core helps.
-        chunk_size: photos sent to a worker at a time.
+        workers: photos cut at once; 1 works in the calling thread. dlib uses one core
+            per call, so up to one worker per core helps.
+        processes: use worker processes instead of threads (see the module docstring).
+            They start with `spawn`, so a script that uses them needs the usual
+            `if __name__ == "__main__":` guard.
+        chunk_size: photos sent to a worker process at a time.
 
     Yields:
         One `PhotoFaces` per photo, in input order; `source` is the path as given (as a
@@ -148,9 +155,19 @@ def cut_photos(
         for task in tasks:
             yield _cut_one(task, spec)
         return
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(int(workers), mp_context=context) as pool:
-        yield from pool.map(_cut_one, tasks, itertools.repeat(spec), chunksize=int(chunk_size))
+    if processes:
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(int(workers), mp_context=context) as pool:
+            yield from pool.map(_cut_one, tasks, itertools.repeat(spec), chunksize=int(chunk_size))
+        return
+    with concurrent.futures.ThreadPoolExecutor(int(workers)) as pool:
+        pending = collections.deque()
+        for task in tasks:  # a bounded window ahead, results in input order
+            pending.append(pool.submit(_cut_one, task, spec))
+            if len(pending) >= 4 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _cut_one(task, spec: CropSpec) -> PhotoFaces:

@@ -32,6 +32,14 @@ the eyes alone give 1.08 for ages 0-5 and 0.98 for 51+, the inner 51 points 1.03
 nose and mouth corners. Template points are the means over the chips whose fit residual
 is under the 99th percentile (3,878). Where a chip reaches past its photo, UTKFace fills
 black (most such chips) or repeats the edge: `pad="constant"` matches it.
+
+Checks: on the 497 FG-NET photos where HOG finds the face, the template transform from
+agekit's landmarks and the one from FG-NET's hand-marked points (pupils, nose tip, mouth
+corners) differ by 1.4% in scale (std 2.3%) and -0.1 degrees (std 1.1); the hand points
+land a median 1.8 px (90%: 3.1 px) of the 200 px crop apart. 400 UTKFace chips pasted
+into photo-like canvases (`agekit.faces.canvas.paste_face`: 1-3x, up to 10 degrees) were
+all detected by `"auto"` and cut back to their chip within a median 6.6 grey levels per
+pixel over the central 150x150 (the chips' own spread above is the floor).
 """
 
 import math
