@@ -6,8 +6,9 @@ setting: the found-rate ("found" = the largest detected face overlaps the box ar
 photo's 68 hand-marked landmarks with IoU >= 0.5), photos/s of reading + detection +
 landmarks + crop, and its speed against the naive way measured in the same run: dlib's
 CNN detector photo by photo at `max_side=1024` (which these ~500 px photos are under),
-5-point alignment and a `loose` margin, as `agekit predict` did (timed on every 8th
-photo: it takes about a second a photo; `--naive-all` runs all of them).
+5-point alignment and a `loose` margin, as `agekit predict` did. It takes about a second
+a photo, so it and the other CNN-only settings run on every 8th photo (64); `--all` runs
+them on all 508.
 
 Given a model (`--model PATH`, loaded with `agekit.predict.load_model`), each setting also
 predicts the ages of the found faces with `agekit.predict.predict_age` and prints MAE,
@@ -18,7 +19,7 @@ Also printed: landmarks' cost (5 vs 68 points per face) and parallel workers for
 default setting (2 threads vs 2 processes vs 1 worker).
 
     python benchmarks/bench_photos.py                       # detection and crops only
-    python benchmarks/bench_photos.py --model /work/models/utkface-v0/model.keras
+    python benchmarks/bench_photos.py --model /work/models/utkface-v0/model.keras --all
 
 Wall-clock numbers are only comparable within one run: on a shared machine, re-run
 before quoting them.
@@ -152,7 +153,7 @@ def _row(label, result, naive_rate, model):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="a .keras model to predict with (agekit.predict.load_model)")
-    parser.add_argument("--naive-all", action="store_true", help="time the naive way on all photos")
+    parser.add_argument("--all", action="store_true", help="run the CNN-only settings on all photos too")
     args = parser.parse_args()
     if not FGNET.is_dir():
         sys.exit(f"FG-NET photos not found at {FGNET} (set AGEKIT_SHARED_DATA)")
@@ -167,7 +168,7 @@ def main():
     list(cut_photos(photos["path"][:1], NAIVE))  # load the CNN
     list(cut_photos(photos["path"][:1], "utkface"))  # load the landmark models
 
-    naive_photos = photos if args.naive_all else photos.iloc[::8]
+    naive_photos = photos if args.all else photos.iloc[::8]
     naive = photo_path(model, naive_photos, crop=NAIVE)
     header = f"{'setting':<34}{'found':>7}{'photos/s':>10}{'vs naive':>10}{'cpu ms':>8}"
     if model is not None:

@@ -10,14 +10,14 @@ from agekit.faces import TEMPLATES, template_crop
 from agekit.faces.template import similarity_transform, template_points
 
 UTK = np.array(TEMPLATES["utkface"].points)
+MARKED = [0, 9, 18, 21, 27]  # of the 33: top of the nose, outer eye corners, mouth corners
 
 
-def _sixty_eight(five):
-    """dlib's 68 points with the five template landmarks at `five` (the rest at the nose)."""
-    points = np.repeat(np.asarray(five[2:3], float), 68, axis=0)
-    points[36:42], points[42:48] = five[0], five[1]
-    points[30], points[48], points[54] = five[2], five[3], five[4]
-    return points
+def _sixty_eight(points):
+    """dlib's 68 points with 27-59 at `points` (the others far away: never fitted)."""
+    landmarks = np.full((68, 2), 1e4)
+    landmarks[27:60] = points
+    return landmarks
 
 
 def _similarity(angle, scale, shift):
@@ -41,11 +41,9 @@ def test_similarity_by_hand():
         similarity_transform(np.zeros((3, 2)), UTK[:3])
 
 
-def test_template_points_orders_eyes_and_mouth_by_image_side():
-    five = np.array([[30, 40], [70, 42], [50, 60], [35, 80], [65, 80]], float)
-    np.testing.assert_allclose(template_points(_sixty_eight(five)), five)
-    swapped = _sixty_eight(five[[1, 0, 2, 4, 3]])  # dlib's eye / corner order mirrored
-    np.testing.assert_allclose(template_points(swapped), five)
+def test_template_points_are_the_nose_eyes_and_outer_lips():
+    landmarks = np.arange(136.0).reshape(68, 2)
+    np.testing.assert_array_equal(template_points(landmarks), landmarks[27:60])
     with pytest.raises(ValueError, match=r"68 landmarks of shape \(68, 2\)"):
         template_points(np.zeros((5, 2)))
 
@@ -63,19 +61,19 @@ def _dots(image):
 
 @pytest.mark.parametrize("angle, scale", [(8.0, 1.3), (-25.0, 0.9), (5.0, 4.0)])
 def test_template_crop_puts_the_landmarks_on_the_template(angle, scale):
-    # A photo whose five landmarks are the template's moved by a known similarity, each
-    # marked by a coloured dot; cut back, the dots sit on the template's pixels.
+    # A photo whose landmarks are the template's moved by a known similarity, five of
+    # them marked by coloured dots; cut back, the dots sit on the template's pixels.
     known = _similarity(angle, scale, (150.0, 120.0))
-    five = UTK @ known[:, :2].T + known[:, 2]
+    moved = UTK @ known[:, :2].T + known[:, 2]
     photo = np.full((1200, 1200, 3), 90, np.uint8)
     colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255)]
-    for (x, y), colour in zip(five, colours):
+    for (x, y), colour in zip(moved[MARKED], colours):
         cv2.circle(photo, (round(x), round(y)), max(3, round(4 * scale)), colour, -1)
-    crop = template_crop(photo, _sixty_eight(five))
+    crop = template_crop(photo, _sixty_eight(moved))
     assert crop.shape == (200, 200, 3)
-    np.testing.assert_allclose(_dots(crop), UTK, atol=1.0)
-    small = template_crop(photo, _sixty_eight(five), size=100)
-    np.testing.assert_allclose(_dots(small), UTK / 2, atol=1.0)
+    np.testing.assert_allclose(_dots(crop), UTK[MARKED], atol=1.0)
+    small = template_crop(photo, _sixty_eight(moved), size=100)
+    np.testing.assert_allclose(_dots(small), UTK[MARKED] / 2, atol=1.0)
 
 
 def test_shrinking_averages_instead_of_aliasing():
@@ -84,17 +82,17 @@ def test_shrinking_averages_instead_of_aliasing():
     board = (np.indices((1000, 1000)).sum(axis=0) % 2 * 255).astype(np.uint8)
     photo = np.dstack([board] * 3)
     known = _similarity(7.0, 3.7, (150.0, 80.0))
-    five = UTK @ known[:, :2].T + known[:, 2]
-    crop = template_crop(photo, _sixty_eight(five))
+    moved = UTK @ known[:, :2].T + known[:, 2]
+    crop = template_crop(photo, _sixty_eight(moved))
     assert abs(crop[20:180, 20:180].mean() - 127.5) < 3 and crop[20:180, 20:180].std() < 10
 
 
 def test_outside_the_photo_is_black_or_mirrored():
     photo = np.full((150, 150, 3), 200, np.uint8)
-    five = UTK * 0.75 - 40  # the face partly off the top-left corner
-    black = template_crop(photo, _sixty_eight(five))
+    moved = UTK * 0.75 - 40  # the face partly off the top-left corner
+    black = template_crop(photo, _sixty_eight(moved))
     assert black[0, 0].tolist() == [0, 0, 0] and black[199, 199].tolist() == [200, 200, 200]
-    mirrored = template_crop(photo, _sixty_eight(five), pad="reflect")
+    mirrored = template_crop(photo, _sixty_eight(moved), pad="reflect")
     assert mirrored[0, 0].tolist() == [200, 200, 200]
     with pytest.raises(ValueError, match=r"Expected `template` in \('utkface',\). Received: template='x'"):
-        template_crop(photo, _sixty_eight(five), template="x")
+        template_crop(photo, _sixty_eight(moved), template="x")

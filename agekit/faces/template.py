@@ -1,17 +1,17 @@
 """Landmark templates: cut a face with the fixed geometry of a published set of chips.
 
-A template places five landmarks (the two eye centres, the nose tip and the two mouth
-corners) at fixed pixels of a square crop. `template_crop` finds the similarity transform
-(rotation, uniform scale, shift; least squares over the five points, Umeyama 1991) that
-maps a face's detected landmarks onto them, and warps the photo with it.
+A template places 33 of dlib's 68 landmarks (27-59: the nose, both eyes and the outer
+lip line) at fixed pixels of a square crop. `template_crop` finds the similarity
+transform (rotation, uniform scale, shift; least squares over those points, Umeyama
+1991) that maps a face's detected landmarks onto them, and warps the photo with it.
 
 ## `"utkface"`: the geometry of the UTKFace "aligned & cropped" chips
 
 UTKFace's authors aligned and cropped their 200x200 chips with a fixed geometry they did
 not publish. It was measured with agekit's own landmarks (HOG box on the chip padded by
-60 px of replicated border, then dlib's 68-point predictor; eye centre = mean of its six
-eye points, nose tip = point 30, mouth corners = points 48 and 54) on 4,000 chips drawn
-with seed 0 from `../shared/data/utkface` (3,918 with a face found):
+60 px of replicated border, then dlib's 68-point predictor) on 4,000 chips drawn with
+seed 0 from `../shared/data/utkface` (3,918 with a face found). Where five landmarks land
+(eye centre = mean of the six eye points; nose tip = 30; mouth corners = 48, 54):
 
 | landmark (pixels of the 200x200 chip) | mean x, y     | std x, y  |
 | ------------------------------------- | ------------- | --------- |
@@ -22,24 +22,32 @@ with seed 0 from `../shared/data/utkface` (3,918 with a face found):
 | right mouth corner                    | 133.7, 138.4  | 7.5, 4.9  |
 
 Eye distance 77.5 px (std 5.2), eye-to-mouth distance 78.7 px (std 5.1), eye line at
-0.1 degrees (std 2.2). Fitting each chip's five points to the template by a similarity
-leaves a scale spread of 3.1% (5-95%: 0.96-1.05), a rotation spread of 1.5 degrees
-(5-95%: -2.3 to 2.3) and a shift of 1.5 px: the chips were cut by one geometry, up to
-landmark noise and face shape. These five points are the ones the chips agree on best
-across ages (the fitted scale is 0.997-1.005 in every age group from 0-5 to 51+, where
-the eyes alone give 1.08 for ages 0-5 and 0.98 for 51+, the inner 51 points 1.03 and
-0.99, and dlib's 5-point model 1.04 and 0.98): the authors most likely aligned on eyes,
-nose and mouth corners. Template points are the means over the chips whose fit residual
-is under the 99th percentile (3,878). Where a chip reaches past its photo, UTKFace fills
-black (most such chips) or repeats the edge: `pad="constant"` matches it.
+0.1 degrees (std 2.2). The chips were cut by one geometry up to landmark noise and face
+shape: fitting each chip's landmarks to their mean by a similarity leaves little. Which
+landmarks to fit was chosen by that spread, and by its bias with age (the fitted scale in
+the age groups 0-5 / 19-30 / 51+; a biased set would cut children's faces larger):
+
+| fitted points                            | scale | rotation | centre | scale by age        |
+| ---------------------------------------- | ----- | -------- | ------ | ------------------- |
+| 27-59: nose, eyes, outer lips (the fit)  | 3.0%  | 0.84 deg | 1.7 px | 0.999 / 1.004 / 0.994 |
+| eye centres, nose tip, mouth corners     | 3.1%  | 1.49 deg | 2.1 px | 1.005 / 0.997 / 1.003 |
+| 17-67 (all but the jaw)                  | 3.4%  | 0.87 deg | 1.9 px | 1.025 / 1.004 / 0.986 |
+| all 68                                   | 4.3%  | 1.24 deg | 4.4 px | 1.031 / 0.996 / 0.995 |
+| the eyes alone                           | 6.7%  | 2.21 deg | 3.3 px | 1.084 / 0.994 / 0.980 |
+| dlib's 5-point model                     | 4.3%  | 1.67 deg | 2.7 px | 1.035 / 1.003 / 0.983 |
+
+(standard deviations over the 3,918 chips.) Template points are the means over the chips
+whose fit residual is under the 99th percentile (3,878). Where a chip reaches past its
+photo, UTKFace fills black (most such chips) or repeats the edge: `pad="constant"`
+matches it.
 
 Checks: on the 497 FG-NET photos where HOG finds the face, the template transform from
 agekit's landmarks and the one from FG-NET's hand-marked points (pupils, nose tip, mouth
-corners) differ by 1.4% in scale (std 2.3%) and -0.1 degrees (std 1.1); the hand points
-land a median 1.8 px (90%: 3.1 px) of the 200 px crop apart. 400 UTKFace chips pasted
-into photo-like canvases (`agekit.faces.canvas.paste_face`: 1-3x, up to 10 degrees) were
-all detected by `"auto"` and cut back to their chip within a median 6.6 grey levels per
-pixel over the central 150x150 (the chips' own spread above is the floor).
+corners, fitted to the five landmarks above) differ by 1.4% in scale (std 2.3%) and -0.1
+degrees (std 1.1); the hand points land a median 1.8 px (90%: 3.1 px) of the 200 px crop
+apart. 400 UTKFace chips pasted into photo-like canvases (`agekit.faces.canvas`: 1-3x, up
+to 10 degrees) were all detected by `"auto"` and cut back to their chip within a median
+5.1 grey levels per pixel over the central 150x150 (the chips' own spread is the floor).
 """
 
 import math
@@ -59,10 +67,10 @@ _MAX_WARP_SHRINK = 1.5
 
 @dataclass(frozen=True)
 class LandmarkTemplate:
-    """Where five landmarks land in a `size` x `size` crop.
+    """Where dlib's landmarks 27-59 land in a `size` x `size` crop.
 
-    `points` are `(x, y)` pixels of, in order: the left eye centre, the right eye centre
-    (image left and right), the nose tip, the left and the right mouth corner.
+    `points` are `(x, y)` pixels of the 33 landmarks 27-59 of dlib's 68-point model, in
+    that order: the nose (27-35), the eyes (36-47) and the outer lip line (48-59).
     """
 
     name: str
@@ -70,31 +78,32 @@ class LandmarkTemplate:
     points: tuple[tuple[float, float], ...]
 
 
+FIT = slice(27, 60)  # dlib's 68 points fitted to a template: nose, eyes, outer lips
+
 TEMPLATES = {
-    "utkface": LandmarkTemplate(
-        "utkface", 200,
-        ((59.34, 59.70), (136.88, 59.83), (97.97, 102.08), (62.78, 138.39), (133.72, 138.38)),
-    ),
+    "utkface": LandmarkTemplate("utkface", 200, (
+        (98.0, 57.5), (98.0, 72.3), (98.0, 87.0), (98.0, 102.1), (80.3, 112.0), (88.8, 114.9),
+        (98.1, 117.7), (107.3, 115.0), (116.0, 112.0), (44.2, 59.7), (53.9, 54.3), (65.3, 54.5),
+        (75.2, 62.1), (64.4, 63.9), (53.1, 63.6), (121.1, 62.2), (131.0, 54.7), (142.3, 54.4),
+        (152.1, 59.9), (143.0, 63.8), (131.7, 64.0), (62.8, 138.4), (75.8, 133.4), (88.8, 131.0),
+        (98.2, 133.1), (107.4, 131.0), (120.4, 133.5), (133.7, 138.4), (120.9, 151.2), (108.2, 156.8),
+        (98.2, 157.8), (88.0, 156.7), (75.3, 151.1),
+    )),
 }
 
 
 def template_points(landmarks: np.ndarray) -> np.ndarray:
-    """The five template landmarks from dlib's 68 points: eye centres, nose tip, mouth corners.
+    """The landmarks a template is fitted on (27-59) from dlib's 68 points.
 
     Example:
 
-    >>> points = np.zeros((68, 2)); points[42:48] = (60, 40); points[30] = (45, 55)
-    >>> template_points(points)[[0, 1, 2]].tolist()
-    [[0.0, 0.0], [60.0, 40.0], [45.0, 55.0]]
+    >>> template_points(np.arange(136.0).reshape(68, 2)).shape
+    (33, 2)
     """
     landmarks = np.asarray(landmarks, dtype=np.float64)
     if landmarks.shape != (68, 2):
         fail("68 landmarks of shape (68, 2) (dlib's 68-point model)", "landmarks.shape", landmarks.shape)
-    first, second = landmarks[36:42].mean(axis=0), landmarks[42:48].mean(axis=0)
-    left, right = (first, second) if first[0] <= second[0] else (second, first)
-    corners = landmarks[[48, 54]]
-    corners = corners if corners[0, 0] <= corners[1, 0] else corners[::-1]
-    return np.stack([left, right, landmarks[30], corners[0], corners[1]])
+    return landmarks[FIT]
 
 
 def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -136,7 +145,8 @@ def template_crop(
 
     Args:
         image: an RGB image (greyscale / RGBA / 16-bit are converted, see `as_rgb`).
-        landmarks: the face's 68 points from `face_landmarks(..., points=68)`.
+        landmarks: the face's 68 points from `face_landmarks(..., points=68)` (the
+            template is fitted on 27-59).
         template: a name in `TEMPLATES` (`"utkface"`).
         size: side of the returned square; `None` keeps the template's own size (200
             for `"utkface"`). The template scales with it.
@@ -147,9 +157,8 @@ def template_crop(
 
     Example:
 
-    >>> points = np.zeros((68, 2)); points[36:42] = (40, 40); points[42:48] = (80, 40)
-    >>> points[30] = (60, 62); points[48] = (42, 80); points[54] = (78, 80)
-    >>> template_crop(np.zeros((120, 120, 3), dtype="uint8"), points, size=64).shape
+    >>> points = np.zeros((68, 2)); points[27:60] = TEMPLATES["utkface"].points
+    >>> template_crop(np.zeros((240, 240, 3), dtype="uint8"), points, size=64).shape
     (64, 64, 3)
     """
     image = as_rgb(image)
