@@ -97,4 +97,8 @@ def test_a_real_model_predicts_the_pasted_chip_as_the_chip(shared_data):
     assert np.mean(found) >= 0.97, f"{found.count(False)} of {len(found)} pasted chips not detected"
     on_chips = predict_age(model, [c for c, ok in zip(chips, found) if ok])["age"].to_numpy()
     on_crops = predict_age(model, [c for c in crops if c is not None])["age"].to_numpy()
-    assert np.mean(np.abs(on_chips - on_crops)) <= 1.0
+    # Measured with the README recipe model (utkface-v0): 1.14 years (median 0.56), all
+    # 400 detected; that model moves 0.62 years on average when a chip shifts by half a
+    # pixel, so re-aligning chips that vary 3% in scale cannot get much closer.
+    difference = np.mean(np.abs(on_chips - on_crops))
+    assert difference <= 1.0, f"mean |crop - chip| = {difference:.2f} years"
