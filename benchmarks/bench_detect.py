@@ -4,7 +4,8 @@ Runs dlib's CNN detector over the real photos in ../shared/data/faces (or
 $AGEKIT_SHARED_DATA/faces) and prints, for each setting, the time per photo, the speed
 ratio against full resolution, and the recall at IoU >= 0.5 against the hand-labelled
 boxes of dlib-examples/{training,testing}.xml (43 faces of 9 PASCAL VOC photos, most of
-them 37-45 px wide). HOG and upsampled settings are measured beside them for reference.
+them 37-45 px wide). HOG, upsampled and `"auto"` (HOG, then the CNN where HOG finds
+nothing) settings are measured beside them for reference.
 
 Times are CPU seconds of this process (dlib's CPU detector runs on one core), so the
 ratios hold on a busy machine too; wall-clock seconds are printed beside them.
@@ -72,6 +73,8 @@ def main():
         ("cnn full, upsample=1", {"model": "cnn", "upsample": 1}),
         ("hog full, upsample=0", {"model": "hog"}),
         ("hog full, upsample=1", {"model": "hog", "upsample": 1}),
+        ("auto (hog 640 / cnn 320)", {"model": "auto"}),
+        ("auto, upsample=1", {"model": "auto", "upsample": 1}),
     ):
         rows.append((label, run(settings, labelled, truth)))
     print(f"{'setting':<32}{'cpu s/photo':>12}{'wall s':>8}{'vs cnn full':>12}{'recall':>8}{'false':>7}")

@@ -12,6 +12,7 @@ from agekit.faces import (
     batch_detect,
     detect_faces,
     detection_recall,
+    hog_like,
     match_boxes,
     read_imglab_boxes,
 )
@@ -44,7 +45,7 @@ def test_blank_images_have_no_face():
 
 def test_detect_options_are_checked():
     blank = np.zeros((32, 32, 3), np.uint8)
-    with pytest.raises(ValueError, match=r"Expected `model` in \('cnn', 'hog'\). Received: model='mtcnn'"):
+    with pytest.raises(ValueError, match=r"Expected `model` in \('auto', 'cnn', 'hog'\). Received: model='mtcnn'"):
         detect_faces(blank, model="mtcnn")
     with pytest.raises(ValueError, match="Received: upsample=-1"):
         detect_faces(blank, upsample=-1)
@@ -126,3 +127,51 @@ def test_cnn_recall_with_upsampling_reaches_0_85(shared_data):
     truth = read_imglab_boxes(folder / "testing.xml")
     assert sum(map(len, truth.values())) == 25
     assert _recall(truth, folder, model="cnn", upsample=1) >= 0.85
+
+
+def test_hog_like_by_hand():
+    # Side x1.022, centre moved right 0.023 and down 0.090 CNN box sides.
+    box = hog_like(FaceBox(0, 0, 100, 100, score=2.0))
+    assert (box.left, box.top, box.right, box.bottom, box.score) == pytest.approx((1.2, 7.9, 103.4, 110.1, 2.0))
+    assert hog_like(FaceBox(10, 20, 50, 80)).width == pytest.approx(60 * 1.022)  # square, longer side
+
+
+def test_auto_on_a_blank_image_finds_nothing():
+    blank = np.zeros((48, 48, 3), np.uint8)
+    assert detect_faces(blank, model="auto") == []
+    assert batch_detect([blank, blank], model="auto") == [[], []]
+
+
+@pytest.mark.real_data
+def test_auto_keeps_hog_boxes_and_falls_back_to_the_cnn(obama):
+    small = cv2.resize(obama, (455, 568), interpolation=cv2.INTER_AREA)
+    assert detect_faces(small, model="auto") == detect_faces(small, model="hog")
+    # Turned 60 degrees, HOG finds nothing; the CNN (at half the HOG side) does, and its
+    # box comes back in the HOG geometry.
+    turn = cv2.getRotationMatrix2D((227, 284), 60, 1.0)
+    turned = cv2.warpAffine(small, turn, (455, 568))
+    assert detect_faces(turned, model="hog") == []
+    (cnn,) = detect_faces(turned, model="cnn", max_side=320)
+    (auto,) = detect_faces(turned, model="auto")
+    assert auto == hog_like(cnn)
+    assert batch_detect([small, turned], model="auto") == [detect_faces(small, model="hog"), [auto]]
+
+
+def test_hog_from_many_threads_does_not_crash():
+    # dlib's HOG detector writes scratch memory sized by the image: one detector shared
+    # by threads on images of several sizes corrupts the heap (segfault; this very code
+    # did with a shared detector). Each thread gets its own; run in a
+    # subprocess so a crash fails this test instead of killing the run.
+    code = (
+        "import numpy as np; from concurrent.futures import ThreadPoolExecutor\n"
+        "from agekit.faces import detect_faces\n"
+        "rng = np.random.default_rng(0)\n"
+        "images = [rng.integers(0, 256, (120 + 8 * k, 100 + 8 * k, 3), dtype=np.uint8) for k in range(8)]\n"
+        "with ThreadPoolExecutor(4) as pool:\n"
+        "    found = list(pool.map(lambda im: detect_faces(im, model='hog'), images * 30))\n"
+        "print(len(found))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip() == "240"

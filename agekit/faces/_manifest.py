@@ -6,6 +6,7 @@ row; a row torn by the kill (the last line) is dropped when the job resumes.
 
 import csv
 import io
+import json
 import math
 import os
 import time
@@ -101,6 +102,8 @@ def read_manifest(out_dir: str | os.PathLike) -> pd.DataFrame:
         One row per source image (the last row wins if a path was written twice) with
         columns `path` (source), `status`, `left`, `top`, `right`, `bottom`, `score`,
         `n_faces`, `output` (absolute path of the crop, for `ok` rows) and `error`.
+        `attrs["crop"]` holds the crops' `CropSpec.to_dict()` (from `settings.json`;
+        None for a folder prepared before it was recorded).
 
     Example:
 
@@ -113,4 +116,7 @@ def read_manifest(out_dir: str | os.PathLike) -> pd.DataFrame:
     for path in sorted(out_dir.glob("manifest*.csv")):
         for row in read_rows(path):
             rows[row["path"]] = row
-    return to_frame(list(rows.values()), out_dir)
+    frame = to_frame(list(rows.values()), out_dir)
+    settings = out_dir / "settings.json"
+    frame.attrs["crop"] = json.loads(settings.read_text()).get("crop") if settings.is_file() else None
+    return frame

@@ -9,6 +9,7 @@ through the package's import spec without running that `__init__`. Set
 import functools
 import importlib.util
 import os
+import threading
 from pathlib import Path
 
 from agekit.errors import MissingFileError
@@ -58,10 +59,21 @@ def cnn_detector():
     return import_dlib().cnn_face_detection_model_v1(str(model_path("cnn")))
 
 
-@functools.cache
+_local = threading.local()
+
+
 def hog_detector():
-    """dlib's HOG + linear SVM frontal face detector, built on first use."""
-    return import_dlib().get_frontal_face_detector()
+    """dlib's HOG + linear SVM frontal face detector, one per thread, built on first use.
+
+    Its calls release the GIL and write scratch memory inside the detector, so two
+    threads sharing one crash the interpreter (heap corruption); a detector costs
+    milliseconds to build. The CNN detector holds the GIL for its whole call and the
+    landmark models only read their trees, so those are shared.
+    """
+    detector = getattr(_local, "hog", None)
+    if detector is None:
+        detector = _local.hog = import_dlib().get_frontal_face_detector()
+    return detector
 
 
 @functools.cache

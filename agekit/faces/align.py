@@ -143,6 +143,7 @@ def face_crops(
     align: bool = True,
     margin: str | float = "loose",
     size: int | None = None,
+    crop=None,
 ) -> list[np.ndarray]:
     """The crop of each detected face, aligned (5-point landmarks) or straight.
 
@@ -151,6 +152,9 @@ def face_crops(
         boxes: `FaceBox`es from `detect_faces`.
         align: level the eyes (`align_face`) instead of a plain `crop_face`.
         margin, size: as in `crop_face`.
+        crop: a `CropSpec` (or anything `crop_spec` accepts, e.g. `"utkface"` or a
+            model card's `crop` dict): cut every box by it (`cut_face`) instead of
+            `align` / `margin` / `size`, which must then keep their defaults.
 
     Returns:
         One uint8 RGB square crop per box, in the same order.
@@ -163,6 +167,14 @@ def face_crops(
     from agekit.faces.crop import crop_face
 
     image = as_rgb(image)
+    if crop is not None:
+        from agekit.faces.cut import cut_face
+        from agekit.faces.spec import crop_spec
+
+        if (align, margin, size) != (True, "loose", None):
+            fail("either `crop` or `align` / `margin` / `size`, not both", "crop", crop)
+        spec = crop_spec(crop)
+        return [cut_face(image, box, spec) for box in boxes]
     if not align:
         return [crop_face(image, box, margin=margin, size=size) for box in boxes]
     return [align_face(image, face_landmarks(image, box, points=5), margin=margin, size=size, box=box)

@@ -8,7 +8,10 @@ Layout of `out_dir`:
   decodes to RGB;
 - `manifest.csv` (`manifest-IIII-of-NNNN.csv` per shard): one row per finished source
   image, see `read_manifest`;
-- `settings.json`: the options of the run, checked when a job resumes.
+- `settings.json`: the options of the run, checked when a job resumes; its `crop` entry
+  is the `CropSpec.to_dict()` of the crops (also in the returned manifest's
+  `attrs["crop"]` and `read_manifest(out_dir).attrs["crop"]`), for the model card of a
+  model trained on them, so prediction cuts faces the same way.
 
 A crop is encoded into the shard's own temporary folder and renamed into place
 (`os.replace`) before its manifest row is written, so a killed job never leaves a
@@ -34,16 +37,15 @@ import pandas as pd
 from agekit._validation import fail
 from agekit.errors import InvalidValueError
 from agekit.faces import _manifest
-from agekit.faces.align import align_face, face_landmarks
-from agekit.faces.crop import _check_size, crop_face, margin_fraction
+from agekit.faces.cut import cut_face
 from agekit.faces.detect import (
-    MODELS,
     PRIMARY_RULES,
     FaceBox,
-    _check_options,
     detect_faces,
     primary_face,
 )
+from agekit.faces.spec import CropSpec, crop_spec
+from agekit.faces.template import TEMPLATES
 from agekit.images import encode_image, read_image
 
 logger = logging.getLogger("agekit.faces")
@@ -55,7 +57,7 @@ FORMATS = ("jpg", "png")
 @dataclass(frozen=True)
 class _Settings:
     detector: str
-    margin: str | float
+    margin: str | float | None
     align: bool
     size: int
     pad: str
@@ -65,12 +67,23 @@ class _Settings:
     upsample: int
     image_format: str
     quality: int
+    crop: dict
+
+    @property
+    def spec(self) -> CropSpec:
+        return CropSpec.from_dict(self.crop)
+
+
+# prepare_dataset's crop options before `crop=` existed: used when `crop` is None.
+_LEGACY = {"detector": "cnn", "margin": "loose", "align": False, "pad": "constant",
+           "max_side": None, "upsample": 0}
 
 
 def prepare_dataset(
     df: pd.DataFrame | Sequence[str],
     out_dir: str | os.PathLike,
     *,
+    crop: CropSpec | str | dict | float | None = None,
     detector: str = "cnn",
     margin: str | float = "loose",
     align: bool = False,
@@ -100,10 +113,18 @@ def prepare_dataset(
         df: a DataFrame with a `path` column (any `agekit.datasets` loader), or a list
             of paths. A path listed twice is prepared once.
         out_dir: output folder (see the module docstring for its layout).
-        detector: `"cnn"` or `"hog"` (see `detect_faces`).
+        crop: the crop geometry as a `CropSpec` (or anything `crop_spec` accepts:
+            `"utkface"`, `"tight"`, a model card's `crop` dict): its detector, landmarks,
+            geometry and pad replace `detector`, `margin`, `align`, `pad`, `max_side`
+            and `upsample`, which must then keep their defaults. Its `size`, when set,
+            wins over `size` (see `size`).
+            `None` builds the spec from those options (68-point alignment).
+        detector: `"cnn"`, `"hog"` or `"auto"` (see `detect_faces`).
         margin: crop margin, as in `crop_face` (`"raw"` keeps the whole image).
         align: rotate faces so the eyes are level (68-point landmarks, `align_face`).
         size: side of every crop in pixels: all crops of one folder are identical.
+            With a `crop` whose `size` is None: a template crop keeps the template's
+            size (200 for `"utkface"`), a margin crop takes `size`.
         pad: `"constant"` (black) or `"reflect"` outside the image.
         workers: processes detecting in parallel (each loads the dlib models once).
             dlib's CPU detector uses one core, so up to one worker per core helps.
@@ -129,6 +150,7 @@ def prepare_dataset(
     Returns:
         This shard's manifest as a DataFrame in input order (see `read_manifest` for the
         columns); `output` holds absolute crop paths. Join it to `df` on `path`.
+        `attrs["crop"]` is the `CropSpec.to_dict()` the crops were cut with.
 
     Example:
 
@@ -138,8 +160,9 @@ def prepare_dataset(
     >>> manifest["status"].tolist()
     ['missing']
     """
-    settings = _settings(detector, margin, align, size, pad, on_multiple, use_boxes,
-                         max_side, upsample, image_format, quality)
+    legacy = {"detector": detector, "margin": margin, "align": align, "pad": pad,
+              "max_side": max_side, "upsample": upsample}
+    settings = _settings(crop, legacy, size, on_multiple, use_boxes, image_format, quality)
     shard = _check_shard(shard)
     if not isinstance(workers, (int, np.integer)) or workers < 1:
         fail("`workers` as a positive integer", "workers", workers)
@@ -180,31 +203,36 @@ def prepare_dataset(
         writer.close()
     shutil.rmtree(temp_dir, ignore_errors=True)
     meter.finish()
-    return _manifest.to_frame([rows[paths[i]] for i in mine if paths[i] in rows], out_dir)
+    frame = _manifest.to_frame([rows[paths[i]] for i in mine if paths[i] in rows], out_dir)
+    frame.attrs["crop"] = dict(settings.crop)
+    return frame
 
 
-def _settings(detector, margin, align, size, pad, on_multiple, use_boxes, max_side, upsample,
-              image_format, quality):
-    if detector not in MODELS:
-        fail(f"`detector` in {MODELS}", "detector", detector)
-    _check_options(detector, max_side, upsample)
-    if margin != "raw":
-        margin_fraction(margin)
-    if align and margin == "raw":
-        fail("a crop margin with align=True (not 'raw')", "margin", margin)
-    if size is None:
+def _settings(crop, legacy, size, on_multiple, use_boxes, image_format, quality):
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
         fail("`size` as a positive integer (all crops share one size)", "size", size)
-    _check_size(size)
-    if pad not in ("constant", "reflect"):
-        fail("`pad` in ('constant', 'reflect')", "pad", pad)
+    if crop is None:
+        if legacy["align"] and legacy["margin"] == "raw":
+            fail("a crop margin with align=True (not 'raw')", "margin", legacy["margin"])
+        spec = CropSpec(margin=legacy["margin"], align=legacy["align"], points=68, detector=legacy["detector"],
+                        upsample=legacy["upsample"], max_side=legacy["max_side"], size=int(size),
+                        pad=legacy["pad"])
+    else:
+        changed = sorted(k for k, v in legacy.items() if v != _LEGACY[k])
+        if changed:
+            fail("either `crop` or the options it replaces, not both", "also given", changed)
+        spec = crop_spec(crop)
+        if spec.size is None:
+            spec = spec.replace(size=TEMPLATES[spec.template].size if spec.template else int(size))
     if on_multiple not in ON_MULTIPLE:
         fail(f"`on_multiple` in {ON_MULTIPLE}", "on_multiple", on_multiple)
     if image_format not in FORMATS:
         fail(f"`image_format` in {FORMATS}", "image_format", image_format)
     if not 0 <= int(quality) <= 100:
         fail("`quality` in 0..100", "quality", quality)
-    return _Settings(detector, margin, bool(align), int(size), pad, on_multiple, bool(use_boxes),
-                     max_side, int(upsample), image_format, int(quality))
+    return _Settings(spec.detector, spec.margin, spec.align, spec.size, spec.pad, on_multiple,
+                     bool(use_boxes), spec.max_side, spec.upsample, image_format, int(quality),
+                     spec.to_dict())
 
 
 def _check_shard(shard):
@@ -223,7 +251,13 @@ def _check_settings(out_dir, settings, resume):
     wanted = json.loads(json.dumps(asdict(settings)))  # as it reads back from JSON
     if resume and path.is_file():
         found = json.loads(path.read_text())
-        changed = sorted(k for k in wanted.keys() | found.keys() if found.get(k) != wanted.get(k))
+        # The crop's own fields, flat (`template`, `points`, ...); the other crop fields repeat
+        # top-level options. A folder prepared before crops were recorded has no `crop`.
+        wanted_crop, found_crop = wanted.pop("crop"), found.pop("crop", None) or {}
+        changed = {k for k in wanted.keys() | found.keys() if found.get(k) != wanted.get(k)}
+        if found_crop:
+            changed |= {k for k in wanted_crop if k not in wanted and found_crop.get(k) != wanted_crop[k]}
+        changed = sorted(changed)
         if changed:
             raise InvalidValueError(
                 f"Expected the settings of the run being resumed in {str(out_dir)!r} (or "
@@ -334,6 +368,7 @@ def _prepare_one(task, settings: _Settings) -> dict:
         return {**row, "status": "missing", "error": str(error)}
     except (ValueError, TypeError) as error:
         return {**row, "status": "unreadable", "error": str(error)}
+    spec = settings.spec
     try:
         if settings.use_boxes:
             faces = [] if box is None else [FaceBox(*box)]
@@ -348,12 +383,7 @@ def _prepare_one(task, settings: _Settings) -> dict:
         rule = "largest" if settings.on_multiple == "reject" else settings.on_multiple
         face = primary_face(faces, rule=rule, image_shape=image.shape)
         row.update(left=face.left, top=face.top, right=face.right, bottom=face.bottom, score=face.score)
-        if settings.align:
-            points = face_landmarks(image, face, points=68)
-            crop = align_face(image, points, size=settings.size, margin=settings.margin,
-                              pad=settings.pad, box=face)
-        else:
-            crop = crop_face(image, face, margin=settings.margin, size=settings.size, pad=settings.pad)
+        crop = cut_face(image, face, spec)
         data = encode_image(crop, "." + settings.image_format, quality=settings.quality)
         final = Path(out_dir) / output
         final.parent.mkdir(parents=True, exist_ok=True)
