@@ -11,7 +11,11 @@ its run folder is any run's (`agekit.experiment.run_experiment`): `split.csv`,
 `metrics.json` (the held-out scores), the figures, and `model.keras`, a model that
 carries its card (`agekit.models.card_of`: RGB input in [0, 255] at 64x64, scaled by its
 first layer; UTKFace's own chip geometry; the age range; the validation split), so
-`agekit.load_model` and `agekit predict` use it without any other setting. Loading it
+`agekit.load_model` and `agekit predict` use it without any other setting. The recipe
+installs it as `utkface.keras` in the per-user model folder (`agekit.store.weights_home`,
+`~/.agekit/weights` or `$AGEKIT_HOME/weights`), so `agekit.load_model("utkface")` and
+`agekit predict photo.jpg` find it from any working folder (`--no-install` keeps it in
+the run folder only). Loading it
 with plain `keras.saving.load_model` needs agekit's layers registered first
 (`import agekit.models`); to serve it without agekit, export it (`agekit export`).
 """
@@ -19,9 +23,11 @@ with plain `keras.saving.load_model` needs agekit's layers registered first
 import argparse
 import json
 import logging
+from pathlib import Path
 
 
-def utkface(data_root, run_dir="runs/utkface", *, epochs=None, limit=None, verbose=2, **sections) -> dict:
+def utkface(data_root, run_dir="runs/utkface", *, epochs=None, limit=None, install=True, verbose=2,
+            **sections) -> dict:
     """Train and evaluate the UTKFace recipe (the `"utkface"` preset).
 
     Args:
@@ -29,6 +35,8 @@ def utkface(data_root, run_dir="runs/utkface", *, epochs=None, limit=None, verbo
         run_dir: Output folder (resumable).
         epochs: Change the recipe's number of epochs.
         limit: Use only this many images (a smoke test).
+        install: Install the model as `"utkface"` in the per-user model folder
+            (`agekit.store.install_model`); `metrics["installed"]` is its path.
         verbose: Passed to `model.fit`.
         **sections: Further changes to the preset: `data={...}`, `model={...}`, `train={...}`.
 
@@ -45,7 +53,12 @@ def utkface(data_root, run_dir="runs/utkface", *, epochs=None, limit=None, verbo
     changes.setdefault("train", {}).update(run_dir=str(run_dir))
     if epochs is not None:
         changes["train"]["epochs"] = epochs
-    return run_experiment(preset("utkface", **changes), verbose=verbose)
+    metrics = run_experiment(preset("utkface", **changes), verbose=verbose)
+    if install:
+        from agekit.store import install_model
+
+        metrics["installed"] = str(install_model(Path(run_dir) / "model.keras", "utkface"))
+    return metrics
 
 
 def main(argv=None):
@@ -56,9 +69,11 @@ def main(argv=None):
     parser.add_argument("--run-dir", default="runs/utkface", help="output folder (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=None, help="change the recipe's epochs")
     parser.add_argument("--limit", type=int, default=None, help="use only N images (smoke test)")
+    parser.add_argument("--no-install", dest="install", action="store_false",
+                        help="do not install the model as 'utkface' in ~/.agekit/weights ($AGEKIT_HOME)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    metrics = utkface(args.data_root, args.run_dir, epochs=args.epochs, limit=args.limit)
+    metrics = utkface(args.data_root, args.run_dir, epochs=args.epochs, limit=args.limit, install=args.install)
     print(json.dumps({k: v for k, v in metrics.items() if k != "data"}, indent=2, default=str))
     return 0
 

@@ -42,16 +42,27 @@ def resolve_detector(config: DataConfig, df=None) -> str:
 def crop_geometry(config: DataConfig) -> dict:
     """The face-crop geometry of a `DataConfig`'s training images, for the model card.
 
+    A `agekit.faces.CropSpec` as a dict, so a photo is cut the same way before it is
+    predicted (`agekit.photos.model_crop`): UTKFace's chips by the `"utkface"`
+    landmark template (measured on the chips), crops the runner cuts itself by their
+    margin, alignment and detector. Other formats whose images are already crops (the
+    dataset's own geometry, no template measured) give `{"kind": "dataset", ...}`.
+
     Example:
-        >>> crop_geometry(DataConfig(format="utkface"))
-        {'kind': 'dataset', 'dataset': 'utkface'}
+        >>> crop_geometry(DataConfig(format="utkface"))["template"]
+        'utkface'
+        >>> crop_geometry(DataConfig(format="imdb_wiki", detector="hog"))["margin"]
+        'loose'
     """
+    from agekit.faces.spec import CropSpec
+
     detector = resolve_detector(config)
     if detector == "none":
+        if config.format == "utkface":
+            return CropSpec(template="utkface").to_dict()
         return {"kind": "dataset", "dataset": config.format}
-    return {"kind": "margin", "detector": "hog" if detector == "boxes" else detector,
-            "boxes": "dataset" if detector == "boxes" else "detected", "upsample": config.upsample,
-            "margin": config.margin, "align": config.align}
+    return CropSpec(margin=config.margin, align=config.align, detector="hog" if detector == "boxes" else detector,
+                    upsample=config.upsample, max_side=config.max_side, size=config.image_size).to_dict()
 
 
 def data_name(config: DataConfig) -> str:
