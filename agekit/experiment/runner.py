@@ -391,8 +391,16 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
                          patience=train_config.patience, monitor=monitor, class_weight=class_weight,
                          callbacks=_callbacks(train_config, monitor), verbose=verbose,
                          compile_options=compile_options(train_config))
-    set_card(model, age_range=(float(train["age"].min()), float(train["age"].max())),
-             crop=crop_geometry(data), data=data_name(data),
+    ages = [float(train["age"].min()), float(train["age"].max())]
+    if experiment.photos is not None:  # fine-tune on whole photos, cut as the model cuts photos
+        from agekit.experiment.photo_tuning import run_photos
+
+        extras["photos"] = run_photos(model, experiment, train, run_dir=run_dir,
+                                      data_dir=data_dir or run_dir / "data", target=targets(spec),
+                                      augment=augment_of(data), verbose=verbose)
+        ages = [min(ages[0], extras["photos"]["age_range"][0]), max(ages[1], extras["photos"]["age_range"][1])]
+    set_card(model, age_range=tuple(ages), crop=crop_geometry(data),
+             data=data_name(data) + (f"+{experiment.photos.format}" if experiment.photos else ""),
              validation={"split_csv": "split.csv", "split": "val", "n": len(val), "seed": data.seed})
     held = ("calib", calib) if len(calib) else ("val", val)  # faces neither trained on nor tested on
     calibrate_model(model, held[1], batch_size=data.batch_size,
