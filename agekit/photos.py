@@ -71,14 +71,20 @@ def model_crop(model, crop=None, *, detector=None, upsample=None, max_side=None,
     """
     from agekit.models.card import card_of
 
+    return crop_with_changes(card_of(model).crop, crop, detector=detector, upsample=upsample,
+                             max_side=max_side, align=align, margin=margin)
+
+
+def crop_with_changes(card_crop, crop=None, *, detector=None, upsample=None, max_side=None,
+                      align=None, margin=None) -> CropSpec:
+    """`model_crop` from a card's `crop` fact (a dict, or None) instead of a model."""
     if crop is not None:
         spec = crop_spec(crop)
     else:
-        spec = spec_from_card(card_of(model).crop)
+        spec = spec_from_card(card_crop)
         if spec is None:
-            warnings.warn(f"The model card names no photo crop (crop={card_of(model).crop!r}): cutting "
-                          f"faces with the {FALLBACK_CROP.template!r} template. Pass crop=... to choose.",
-                          stacklevel=3)
+            warnings.warn(f"The model card names no photo crop (crop={card_crop!r}): cutting faces with "
+                          f"the {FALLBACK_CROP.template!r} template. Pass crop=... to choose.", stacklevel=3)
             spec = FALLBACK_CROP
     if margin is not None:
         default_align = True if spec.template is not None else spec.align
@@ -147,13 +153,59 @@ def face_crops_for(model, image, boxes, **changes) -> list:
     return cut_faces(load_image(image), model_crop(model, **changes), boxes=list(boxes))[1]
 
 
+def crop_of_file(path) -> dict | None:
+    """The `crop` fact of a `.keras` file's model card, read without TensorFlow (None: none).
+
+    Lets a caller start cutting faces while TensorFlow is still being imported.
+    """
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    for layer in config.get("config", {}).get("layers", []):
+        if layer.get("class_name") == "Preprocess":
+            return (layer["config"].get("facts") or {}).get("crop")
+    return None
+
+
+def start_cutting(photos, crop, *, workers: int = 2, ahead: int = 256):
+    """`agekit.faces.cut_photos` running in the background: returns its iterator.
+
+    The photos are read, detected and cut in a background thread (and its workers)
+    from now on, up to `ahead` photos ahead of the consumer, so the caller can import
+    TensorFlow and load the model meanwhile.
+    """
+    import queue
+    import threading
+
+    from agekit.faces import cut_photos
+
+    results, done = queue.Queue(maxsize=ahead), object()
+
+    def produce():
+        try:
+            for result in cut_photos(photos, crop, workers=workers):
+                results.put(result)
+        except Exception as error:  # noqa: BLE001 (handed to the consumer, raised there)
+            results.put(error)
+        results.put(done)
+
+    threading.Thread(target=produce, name="agekit-cut-photos", daemon=True).start()
+    while (item := results.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
 def predict_photos(model, photos, *, crop=None, detector=None, upsample=None, max_side=None,
                    workers: int = 2, batch_size: int = 64, interval: float | None = None,
-                   progress: bool | None = None) -> pd.DataFrame:
+                   progress: bool | None = None, cuts=None) -> pd.DataFrame:
     """Every face of many photos: detected and cut in worker threads, predicted in batches.
 
     Args:
-        model: A loaded agekit model, or a name / path for `load_model`.
+        model: A loaded agekit model, or a name / path for `load_model` (then the
+            first photos are cut while it loads).
         photos: Image paths (or RGB arrays).
         crop, detector, upsample, max_side: Change the card's crop (see `model_crop`).
         workers: Photos detected and cut at once (threads; dlib releases the GIL, so
@@ -162,6 +214,8 @@ def predict_photos(model, photos, *, crop=None, detector=None, upsample=None, ma
         interval: Also an age interval per face at this level (see `predict_age`).
         progress: Show a progress bar on stderr; `None`: when stderr is a terminal
             and there are more than 10 photos.
+        cuts: `start_cutting(photos, ...)` already started by the caller (then `crop`
+            and the detector options are its own).
 
     Returns:
         One row per face: `image` (the path as given, or the array's position), then
@@ -173,13 +227,20 @@ def predict_photos(model, photos, *, crop=None, detector=None, upsample=None, ma
         >>> table = predict_photos("utkface", ["a.jpg", "b.jpg"])  # doctest: +SKIP
         >>> pd.DataFrame(table.attrs["photos"])["status"].value_counts()  # doctest: +SKIP
     """
-    from agekit.faces import cut_photos
     from agekit.predict import load_model, predict_age
 
-    if not hasattr(model, "predict"):
-        model = load_model(model)
     photos = list(photos)
-    spec = model_crop(model, crop, detector=detector, upsample=upsample, max_side=max_side)
+    if cuts is None:
+        if hasattr(model, "predict"):
+            spec = model_crop(model, crop, detector=detector, upsample=upsample, max_side=max_side)
+        else:
+            from agekit.store import find_model
+
+            model = find_model(model)
+            spec = _crop_before_loading(model, crop, detector=detector, upsample=upsample, max_side=max_side)
+        cuts = start_cutting(photos, spec, workers=workers)
+    if not hasattr(model, "predict"):
+        model = load_model(model, compile=False)
     show = progress if progress is not None else len(photos) > 10 and sys.stderr.isatty()
     bar = _Progress(len(photos), "photos") if show else None
     statuses, pending, tables = [], [], []
@@ -191,7 +252,7 @@ def predict_photos(model, photos, *, crop=None, detector=None, upsample=None, ma
                                  table], axis=1))
         pending.clear()
 
-    for result in cut_photos(photos, spec, workers=workers):
+    for result in cuts:
         statuses.append((result.source, result.status, len(result.crops), result.error))
         for i, (box, face) in enumerate(zip(result.boxes, result.crops)):
             pending.append(((result.source, i, box.left, box.top, box.right, box.bottom, box.score), face))
@@ -207,6 +268,11 @@ def predict_photos(model, photos, *, crop=None, detector=None, upsample=None, ma
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)
     table.attrs["photos"] = [dict(zip(("image", "status", "faces", "error"), row)) for row in statuses]
     return table
+
+
+def _crop_before_loading(path, crop, **changes) -> CropSpec:
+    """`model_crop` for a model file not loaded yet (its card's crop read from the file)."""
+    return crop_with_changes(crop_of_file(path), crop, **changes)
 
 
 class _Progress:

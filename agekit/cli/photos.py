@@ -70,16 +70,24 @@ def photo_paths(inputs) -> tuple[list[str], list[str]]:
 def _run_predict(args):
     photos, skipped = photo_paths(args.images)
     model_path = _model_path(args.model)
+    from agekit.photos import (
+        crop_of_file,
+        crop_with_changes,
+        predict_photos,
+        start_cutting,
+    )
+
+    # The faces are cut (read, HOG / CNN, landmarks) in the background from here on,
+    # while TensorFlow is imported and the model loaded: the card's crop is read from
+    # the file without TensorFlow.
+    changes = _crop_changes(args)
+    spec = crop_with_changes(crop_of_file(model_path), changes.pop("crop"), **changes)
+    cuts = start_cutting(photos, spec, workers=args.workers)
     _start_tensorflow(args)
-    from agekit.photos import predict_photos
     from agekit.predict import load_model
 
     model = load_model(model_path, compile=False)
-    changes = _crop_changes(args)
-    from agekit.photos import model_crop
-
-    spec = model_crop(model, changes.pop("crop"), **changes)
-    table = predict_photos(model, photos, crop=spec, workers=args.workers, interval=args.interval,
+    table = predict_photos(model, photos, cuts=cuts, interval=args.interval,
                            progress=False if args.quiet else args.progress)
     import pandas as pd
 
