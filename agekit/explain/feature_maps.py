@@ -93,7 +93,8 @@ def _shared_scale(figure, label="activation"):
     if bars:  # keract's own colour bar (display_activations): now the shared scale
         bars[0].set_ylabel(label)
     else:
-        figure.colorbar(maps[-1], ax=panels, shrink=0.6, label=label)
+        bar = figure.colorbar(maps[-1], ax=panels, shrink=0.6, label=label)
+        bar.solids.set_alpha(1.0)  # the maps are drawn see-through over the face; the bar is not
 
 
 def plot_activations(
