@@ -4,7 +4,10 @@
 
     logs/                TensorBoard event files (`tensorboard --logdir run_dir/logs`)
     best.weights.h5      weights of the best epoch on the monitored validation metric
-    final.keras          the whole model after training (best weights restored)
+                         (the weights only: no optimizer state)
+    final.keras          the whole model after training (best weights restored; `final`
+                         names it)
+    stage<i>.weights.h5  weights after the last finished stage, while later stages remain
     history.csv          one row per epoch, every stage of a schedule appended
     settings.json        what the data, the model and the schedule were
     stages.json          the stages of a schedule already completed (for resuming)
@@ -151,6 +154,7 @@ def fit(
     callbacks=None,
     verbose="auto",
     compile_options=None,
+    final="final.keras",
 ):
     """Train with TensorBoard logs, a best-weights checkpoint, early stopping and a CSV.
 
@@ -184,6 +188,9 @@ def fit(
             `weight_decay_mode`, `optimizer_options`), `loss_weights`, `losses`,
             `label_smoothing`. The stage's learning rate is passed as `learning_rate`.
             None: Adam with agekit's losses, equal loss weights.
+        final: File name (in `run_dir`) of the whole model written at the end, e.g.
+            `"model.keras"` for a caller that saves the model there again with more
+            facts on its card: the run folder then holds one model, not two.
 
     Returns:
         `(model, history)`: the trained model (best weights restored) and the history of
@@ -244,8 +251,9 @@ def fit(
     ))  # fmt: skip
 
     done = _read_done(run_dir)[: len(stages)]
-    if done:  # resuming: reload the weights of the last finished stage
-        model.load_weights(run_dir / f"stage{len(done) - 1}.weights.h5")
+    if done:  # resuming: reload the weights of the last finished stage (or the final model)
+        last = run_dir / f"stage{len(done) - 1}.weights.h5"
+        load_weights(model, last if last.is_file() else run_dir / final)
         log.info("resuming %s after %d finished stage(s)", run_dir, len(done))
     epoch = sum(done)
     for index in range(len(done), len(stages)):
@@ -267,13 +275,43 @@ def fit(
             verbose=verbose,
         )
         if (run_dir / "best.weights.h5").is_file():
-            model.load_weights(run_dir / "best.weights.h5")
-        model.save_weights(run_dir / f"stage{index}.weights.h5")
+            load_weights(model, run_dir / "best.weights.h5")
+        if index + 1 < len(stages):  # what a resume of the later stages starts from
+            save_weights(model, run_dir / f"stage{index}.weights.h5")
+        else:
+            model.save(run_dir / final)
         epoch += stage.epochs
         done.append(stage.epochs)
         (run_dir / "stages.json").write_text(json.dumps(done))
-    model.save(run_dir / "final.keras")
+        (run_dir / f"stage{index - 1}.weights.h5").unlink(missing_ok=True)  # superseded
     return model, read_history(run_dir)
+
+
+def save_weights(model, path):
+    """Write `model`'s weights without its optimizer's state (`model.save_weights` also
+    writes the optimizer's slots: with Adam, two more copies of every weight).
+
+    Example:
+        >>> import tempfile, numpy as np
+        >>> from agekit.models import basic_cnn
+        >>> model = basic_cnn(input_shape=(16, 16, 3), layers=1, base_filters=2, hidden=4)
+        >>> path = f"{tempfile.mkdtemp()}/m.weights.h5"
+        >>> save_weights(model, path); load_weights(model, path)
+    """
+    # what Keras' own save_weights calls, here with the optimizer skipped
+    from keras.src.saving import saving_lib
+
+    optimizer = getattr(model, "optimizer", None)
+    saving_lib.save_weights_only(model, str(path), objects_to_skip=[optimizer] if optimizer else None)
+
+
+def load_weights(model, path):
+    """Load weights written by `save_weights` (or a `.keras` / `.weights.h5` file) into
+    `model`, leaving its optimizer's state as it is."""
+    from keras.src.saving import saving_lib
+
+    optimizer = getattr(model, "optimizer", None)
+    saving_lib.load_weights_only(model, str(path), objects_to_skip=[optimizer] if optimizer else None)
 
 
 def _set_learning_rate(optimizer, learning_rate):
@@ -333,16 +371,32 @@ def _callbacks(run_dir, index, monitor, mode, patience, best):
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup" / f"stage{index}")),
-        keras.callbacks.ModelCheckpoint(
-            str(run_dir / "best.weights.h5"), monitor=monitor, mode=mode,
-            save_best_only=True, save_weights_only=True, initial_value_threshold=best,
-        ),
+        _BestWeights(run_dir / "best.weights.h5", monitor, mode, best),
     ]
     if patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor=monitor, mode=mode, patience=patience, restore_best_weights=True
         ))
     return callbacks
+
+
+class _BestWeights(keras.callbacks.Callback):
+    """Keras' `ModelCheckpoint(save_best_only=True, save_weights_only=True)`, without the
+    optimizer's state in the file (`save_weights`)."""
+
+    def __init__(self, path, monitor, mode, best=None):
+        super().__init__()
+        self.path, self.monitor, self.mode, self.best = path, monitor, mode, best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            log.warning("best-weights checkpoint: no %r in the logs (%s)", self.monitor, sorted(logs or {}))
+            return
+        value = float(value)
+        if self.best is None or (value < self.best if self.mode == "min" else value > self.best):
+            self.best = value
+            save_weights(self.model, self.path)
 
 
 def read_history(run_dir):

@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -110,6 +111,14 @@ def test_train_evaluate_and_explain_from_the_command_line(tmp_path, capsys):
     text = capsys.readouterr().out  # without --json: the scores, then the two tables in Markdown
     assert f'"n": {scores["n"]}' in text and "| group | n | MAE (95% CI) |" in text
     assert "| T | n under T / T or older |" in text and '"audit"' not in text
+    # --limit without --split samples the test split the model's card names, never training images
+    assert main(["evaluate", "--model", model, "--data", f"utkface:{root}", "--limit", "3",
+                 "--predictions", str(tmp_path / "s.csv"), "--json", "-q"]) == 0
+    sample = json.loads(capsys.readouterr().out)
+    assert sample["data"]["split"]["name"] == "test" and sample["data"]["sampled"]["n"] == 3
+    assert sample["data"]["loaded"] == 80 and sample["n"] == 3
+    tested = pd.read_csv(tmp_path / "run" / "split.csv").query("split == 'test'")["path"]
+    assert set(pd.read_csv(tmp_path / "s.csv")["path"]) <= set(tested)
 
     face = pd.read_csv(tmp_path / "p.csv")["path"][0]
     assert main(["explain", face, "--model", model, "--cropped", "--out", str(tmp_path / "ex"), "-q"]) == 0
@@ -132,6 +141,33 @@ def test_quickstart_writes_a_report(tmp_path, capsys):
     assert names == {"history", "mae_by_age", "confusion", "age_distribution", "predictions",
                      "groups", "coverage"}
     assert f"report: {out / 'report.md'}" in capsys.readouterr().out
+    # one model and weights-only checkpoints: no file holds the optimizer's state twice
+    assert sorted(p.name for p in (out / "run").glob("*.keras")) == ["model.keras"]
+    assert not list((out / "run").glob("stage*.weights.h5"))
+
+
+def test_quickstart_again_gets_a_fresh_folder_or_asks_for_overwrite(tmp_path, monkeypatch):
+    from agekit.cli.runs import _quickstart_out
+
+    monkeypatch.chdir(tmp_path)
+    assert _quickstart_out(None, False) == Path("agekit-quickstart")  # nothing there yet
+    (tmp_path / "agekit-quickstart" / "run").mkdir(parents=True)
+    (tmp_path / "agekit-quickstart" / "report.md").write_text("first")
+    assert _quickstart_out(None, False) == Path("agekit-quickstart-2")
+    with pytest.raises(ValueError, match=r"earlier report: pass --overwrite to replace it, or another --out"):
+        _quickstart_out("agekit-quickstart", False)
+    (tmp_path / "agekit-quickstart" / "notes.txt").write_text("mine")
+    assert _quickstart_out("agekit-quickstart", True) == Path("agekit-quickstart")
+    assert [p.name for p in (tmp_path / "agekit-quickstart").iterdir()] == ["notes.txt"]  # only its report went
+
+
+def test_help_shows_every_default():
+    for name in COMMANDS:
+        text = " ".join(build_parser()._subparsers._group_actions[0].choices[name].format_help().split())
+        assert "(default: " in text or "default: " in text, name
+    prepare = " ".join(build_parser()._subparsers._group_actions[0].choices["prepare"].format_help().split())
+    for default in ("(default: cnn)", "(default: loose)", "(default: 224)", "(default: 100)"):
+        assert default in prepare
 
 
 @pytest.mark.parametrize("bug", [TypeError("unsupported operand type(s) for +: 'int' and 'str'"),

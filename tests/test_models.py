@@ -168,6 +168,18 @@ def test_local_weights_file_is_loaded(tmp_path):
     )
 
 
+def test_imagenet_weights_offline_say_how_to_get_them(monkeypatch):
+    from keras.src.utils import file_utils
+
+    def offline(fname, origin, **kwargs):  # what Keras raises without internet
+        raise Exception(f"URL fetch failure on {origin}: None -- [Errno -3] Temporary failure")  # noqa: TRY002
+
+    monkeypatch.setattr(file_utils, "get_file", offline)
+    with pytest.raises(FileNotFoundError, match=r"~/.keras/models/ has no "
+                       r"vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 .*weights='weights/"):
+        build_model("vgg16", "dex", **{**TINY, "weights": "imagenet"})
+
+
 def test_scratch_networks_follow_the_studies():
     levi = levi_hassner_cnn()
     assert levi.count_params() == 51_980_936  # the Adience study's model summary

@@ -2,6 +2,7 @@
 
 import json
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -70,9 +71,11 @@ def test_fit_writes_a_run_folder_and_follows_the_schedule(tmp_path):
     model, history = fit(_small(), (x, y), (x, y), run_dir=tmp_path, schedule=schedule, verbose=0)
     assert len(history) == 3 and history["epoch"].tolist() == [0, 1, 2]
     assert "val_expected_age_mae" in history
-    for name in ("best.weights.h5", "final.keras", "history.csv", "stage0.weights.h5",
-                 "stage1.weights.h5"):
+    for name in ("best.weights.h5", "final.keras", "history.csv"):
         assert (tmp_path / name).is_file(), name
+    assert not list(tmp_path.glob("stage*.weights.h5"))  # superseded by final.keras
+    with h5py.File(tmp_path / "best.weights.h5") as best:  # weights only, no optimizer state
+        assert "optimizer" not in best or not len(best["optimizer"].get("vars", {}))
     assert any((tmp_path / "logs").rglob("events.out.tfevents.*"))
     assert json.loads((tmp_path / "stages.json").read_text()) == [2, 1]
     # The stage "block2" trains from block2_conv on; the final model keeps that state.
@@ -101,6 +104,7 @@ def test_interrupted_run_resumes_without_repeating_epochs(tmp_path):
         fit(_small(), (x, y), (x, y), run_dir=tmp_path, schedule=schedule,
             callbacks=[_Crash(at_epoch=2)], verbose=0)
     assert json.loads((tmp_path / "stages.json").read_text()) == [2]
+    assert (tmp_path / "stage0.weights.h5").is_file()  # where the second stage resumes from
     _, history = fit(_small(), (x, y), (x, y), run_dir=tmp_path, schedule=schedule, verbose=0)
     assert history["epoch"].tolist() == [0, 1, 2, 3]
 

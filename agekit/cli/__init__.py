@@ -50,9 +50,39 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _no_default(action):
+    return any(action.default is value for value in (None, False, argparse.SUPPRESS))
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default, unless the help states it already or
+    the option is a flag or has no default."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or _no_default(action) or action.nargs == 0:
+            return text
+        return f"{text} (default: %(default)s)".strip()
+
+
+def _describe_defaults(parser):
+    """Give every option without a help text one that shows its default (argparse skips
+    options without help when it formats the help)."""
+    for action in parser._actions:
+        if action.help is None and not _no_default(action):
+            action.help = "default: %(default)s"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the `agekit` command, one subparser per `COMMANDS` entry."""
-    parser = _Parser(prog="agekit", description="Age estimation from face images.")
+    """The argument parser of the `agekit` command, one subparser per `COMMANDS` entry.
+
+    Example:
+        >>> "(default: loose)" in " ".join(build_parser()._subparsers._group_actions[0]
+        ...                                .choices["prepare"].format_help().split())
+        True
+    """
+    parser = _Parser(prog="agekit", description="Age estimation from face images.",
+                     formatter_class=_HelpFormatter)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     common.add_argument("-v", "--verbose", action="store_true",
@@ -60,7 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                        parser_class=_Parser)
     for name, (help_text, add_arguments, _) in COMMANDS.items():
-        add_arguments(subparsers.add_parser(name, help=help_text, description=help_text, parents=[common]))
+        subparser = subparsers.add_parser(name, help=help_text, description=help_text, parents=[common],
+                                          formatter_class=_HelpFormatter)
+        add_arguments(subparser)
+        _describe_defaults(subparser)
     return parser
 
 

@@ -14,23 +14,58 @@ from agekit.cli._common import (
 )
 from agekit.errors import InvalidValueError, MissingFileError
 
+QUICKSTART_OUT = "agekit-quickstart"  # git-ignored, with its numbered siblings
+QUICKSTART_ENTRIES = ("report.md", "metrics.json", "run", "explain")  # what --overwrite removes
+
 
 def _add_quickstart(parser):
     parser.add_argument("--data", default=None, metavar="FORMAT[:PATH]",
                         help="dataset to use, e.g. utkface:datasets/UTKFace (default: synthetic "
                         "faces in the IMDb-WIKI layout, made on the spot)")
-    parser.add_argument("--out", default="agekit-quickstart", help="report folder")
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs")
-    parser.add_argument("--n", type=int, default=None, help="number of synthetic faces")
-    parser.add_argument("--limit", type=int, default=None, help="use at most N images of --data")
+    parser.add_argument("--out", default=None,
+                        help=f"report folder (default: {QUICKSTART_OUT}/, or {QUICKSTART_OUT}-2/, -3/, "
+                        "... when it holds an earlier report)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the report in --out (its report.md, metrics.json, run/ and explain/)")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: 10)")
+    parser.add_argument("--n", type=int, default=None, help="number of synthetic faces (default: 1500)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="use a random sample (seed 0) of N images of --data (default: all)")
+
+
+def _quickstart_out(out, overwrite):
+    """The report folder of `agekit quickstart`: a fresh one unless `--out` names one.
+
+    Without `--out`, `agekit-quickstart/`, or the first free `agekit-quickstart-N/`, so a
+    second run never meets the first one's settings. An `--out` holding an earlier
+    report is refused unless `--overwrite`, which removes that report's entries only.
+    """
+    import shutil
+
+    if out is None:
+        path, number = Path(QUICKSTART_OUT), 1
+        while path.exists() and any(path.iterdir()):
+            number += 1
+            path = Path(f"{QUICKSTART_OUT}-{number}")
+        return path
+    path = Path(out)
+    earlier = [path / name for name in QUICKSTART_ENTRIES if (path / name).exists()]
+    if earlier and not overwrite:
+        raise InvalidValueError(f"Expected a new report folder. Received: out={str(path)!r} (it holds an "
+                                f"earlier report: pass --overwrite to replace it, or another --out)")
+    for entry in earlier:
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    return path
 
 
 def _run_quickstart(args):
     from agekit.experiment import quickstart
 
     data = _data_spec(args.data) if args.data else None
+    out = _quickstart_out(args.out, args.overwrite)
+    logging.getLogger("agekit").info("agekit quickstart: writing %s", out)
     _start_tensorflow(args)
-    report = quickstart(args.out, data=data, epochs=args.epochs, n=args.n, limit=args.limit)
+    report = quickstart(out, data=data, epochs=args.epochs, n=args.n, limit=args.limit)
     _print_json({k: report["metrics"][k] for k in ("n_train", "n_test", "mae", "baseline_mae", "cs5")})
     print(f"report: {report['report']}")
     return 0
@@ -40,25 +75,30 @@ def _add_prepare(parser):
     parser.add_argument("source", help="a CSV with a `path` column (relative paths are "
                         "relative to the CSV's folder) or a folder of images (searched recursively)")
     parser.add_argument("out_dir", help="output folder: crops/, manifest CSV, settings.json")
-    parser.add_argument("--detector", choices=("cnn", "hog"), default="cnn")
+    parser.add_argument("--detector", choices=("cnn", "hog"), default="cnn",
+                        help="dlib's CNN detector (accurate, slower) or HOG (fast, frontal faces)")
     parser.add_argument("--margin", default="loose",
                         help="tight | loose | very_loose | raw | a number (fraction of the box side)")
     parser.add_argument("--align", action="store_true", help="rotate faces so the eyes are level")
     parser.add_argument("--size", type=int, default=224, help="side of every crop in pixels")
-    parser.add_argument("--pad", choices=("constant", "reflect"), default="constant")
+    parser.add_argument("--pad", choices=("constant", "reflect"), default="constant",
+                        help="how a crop reaching past the photo's edge is filled")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes")
     parser.add_argument("--shard", default="0/1", help="I/N: prepare shard I of N (0-based)")
     parser.add_argument("--no-resume", dest="resume", action="store_false",
                         help="start the manifest afresh instead of skipping finished images")
     parser.add_argument("--on-multiple", choices=("largest", "score", "center", "reject"),
-                        default="largest")
+                        default="largest", help="which face of a photo with several to keep, "
+                        "or reject the photo")
     parser.add_argument("--use-boxes", action="store_true",
                         help="take boxes from the CSV's `face_box` column instead of detecting")
     parser.add_argument("--max-side", type=int, default=None,
-                        help="detect on a copy shrunk to this longer side")
+                        help="detect on a copy shrunk to this longer side (default: full size)")
     parser.add_argument("--upsample", type=int, default=0, help="dlib upsampling steps")
-    parser.add_argument("--format", dest="image_format", choices=("jpg", "png"), default="jpg")
-    parser.add_argument("--log-every", type=int, default=100)
+    parser.add_argument("--format", dest="image_format", choices=("jpg", "png"), default="jpg",
+                        help="file format of the crops")
+    parser.add_argument("--log-every", type=int, default=100,
+                        help="log a progress line every N images (a progress bar on a terminal)")
 
 
 def _run_prepare(args):
@@ -95,8 +135,8 @@ def _run_prepare(args):
 def _add_train(parser):
     parser.add_argument("config", help="TOML file with [data], [model] and [train] sections "
                         "(see agekit.experiment)")
-    parser.add_argument("--run-dir", default=None, help="override [train] run_dir")
-    parser.add_argument("--epochs", type=int, default=None, help="override [train] epochs")
+    parser.add_argument("--run-dir", default=None, help="override [train] run_dir (default: the TOML's)")
+    parser.add_argument("--epochs", type=int, default=None, help="override [train] epochs (default: the TOML's)")
 
 
 def _run_train(args):

@@ -54,11 +54,13 @@ def _ages(df, spec, *, num_classes, clip_ages):
         fail(f"an age on every row for target {spec!r}", "missing ages", int(np.sum(~np.isfinite(ages))))
     if num_classes is not None and np.any(ages > num_classes - 1):
         if not clip_ages:
-            fail(
-                f"ages in [0, {num_classes - 1}] for target {spec!r} with num_classes="
-                f"{num_classes} (pass clip_ages=True, or a larger num_classes)",
-                "ages",
-                ages[ages > num_classes - 1],
+            above = ages[ages > num_classes - 1]
+            shown = ", ".join(f"{age:g}" for age in np.unique(above)[:10])
+            raise InvalidValueError(
+                f"Expected ages in [0, {num_classes - 1}] for target {spec!r} with num_classes="
+                f"{num_classes} (pass clip_ages=True to count them as {num_classes - 1}, or a "
+                f"larger num_classes). Received: {len(above)} of {len(ages)} rows with ages "
+                f"above {num_classes - 1}: {shown}{', ...' if np.unique(above).size > 10 else ''}"
             )
         ages = np.minimum(ages, num_classes - 1)
     return ages

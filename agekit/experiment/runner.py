@@ -390,7 +390,8 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
                          learning_rate=train_config.learning_rate if train_config.schedule else None,
                          patience=train_config.patience, monitor=monitor, class_weight=class_weight,
                          callbacks=_callbacks(train_config, monitor), verbose=verbose,
-                         compile_options=compile_options(train_config))
+                         compile_options=compile_options(train_config),
+                         final="model.keras")  # saved again below with the card's facts: one model
     ages = [float(train["age"].min()), float(train["age"].max())]
     if experiment.photos is not None:  # fine-tune on whole photos, cut as the model cuts photos
         from agekit.experiment.photo_tuning import run_photos
@@ -419,5 +420,5 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
         kind, _, scheme = spec.head.partition(":")  # a bins head: the confusion over its bins
         draw_figures(run_dir, table, {"train": train, "val": val, "test": test},
                      bins=scheme if kind == "bins" else "utk7", scores=scores)
-    log.info("run_experiment: %s", metrics)
+    log.info("run_experiment: %s", {k: v for k, v in metrics.items() if isinstance(v, (int, float, str))})
     return metrics

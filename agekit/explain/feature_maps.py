@@ -72,6 +72,31 @@ def _captured_figures(figures):
         plt.show = show
 
 
+def _shared_scale(figure, label="activation"):
+    """One colour scale for every filter of a keract figure, with its colour bar, and
+    each panel titled by its filter.
+
+    keract scales each filter's map to its own range, so the colours of two panels
+    cannot be compared and no colour bar can say what they mean; here all panels share
+    the layer's range and one colour bar shows it.
+    """
+    panels = [ax for ax in figure.axes if ax.images]
+    if not panels:
+        return
+    maps = [ax.images[-1] for ax in panels]  # heatmaps: the image, then the map over it
+    low = min(float(np.min(m.get_array())) for m in maps)
+    high = max(float(np.max(m.get_array())) for m in maps)
+    for index, (ax, image) in enumerate(zip(panels, maps)):
+        image.set_clim(low, high if high > low else low + 1e-6)
+        ax.set_title(f"filter {index}", fontsize=9)
+    bars = [ax for ax in figure.axes if not ax.images and ax not in panels and ax.get_label() == "<colorbar>"]
+    if bars:  # keract's own colour bar (display_activations): now the shared scale
+        bars[0].set_ylabel(label)
+    else:
+        bar = figure.colorbar(maps[-1], ax=panels, shrink=0.6, label=label)
+        bar.solids.set_alpha(1.0)  # the maps are drawn see-through over the face; the bar is not
+
+
 def plot_activations(
     activations: dict,
     image=None,
@@ -140,6 +165,7 @@ def plot_activations(
         if not captured:
             fail("activations of one image with 2 to 4 dimensions", f"{name}.shape", acts.shape)
         figure = captured[0]
+        _shared_scale(figure)
         figure.suptitle(layer_title(name) + (f"\n{title}" if title else ""), fontsize=18)
         figures[name] = figure
     if save is not None:

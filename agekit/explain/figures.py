@@ -74,14 +74,14 @@ def explain_image(
     out_dir.mkdir(parents=True, exist_ok=True)
     x = inputs.single(model, image)
     picture = inputs.display_image(model, image)
-    _, head, scorer = targets.output_of(model, None)
+    output, head, scorer = targets.output_of(model, None)
     outputs = inputs.forward(scorer, x)
     if target is None:
         target = "expected_age" if getattr(head, "kind", None) in ("regression", "coral") \
             else "class"
     predicted = _predicted_age(head, outputs)
     title = age_title(predicted, true_age) if predicted is not None else \
-        f"class {int(outputs[0].argmax())}"
+        targets.describe(output, head, "class", int(outputs[0].argmax()))
     paths = {}
     acts = activations(model, x, layers)
     figures = plot_activations(acts, picture, title=title, max_filters=max_filters)
@@ -91,14 +91,16 @@ def explain_image(
         plt.close(figure)
     occlusion = occlusion_map(model, x, patch=patch, stride=stride, target=target,
                               true_age=true_age, batch_size=batch_size, fill=None)
-    what = "drop in P(class)" if occlusion.class_index is not None else "age shift (years)"
+    explained = targets.describe(output, head, target, occlusion.class_index)
+    what = ("drop in the probability" if occlusion.class_index is not None
+            else "shift of the expected age (years)")
     figure = plot_heatmap(picture, occlusion.upsampled, colorbar=what,
-                          title=f"Occlusion ({target}, {what})\n{title}",
+                          title=f"occlusion: {explained}\n{title}",
                           save=out_dir / "occlusion.png")
     plt.close(figure)
     paths["occlusion"] = out_dir / "occlusion.png"
     cam = grad_cam(model, x, target=target, true_age=true_age)
-    figure = plot_heatmap(picture, cam, title=f"Grad-CAM ({target})\n{title}",
+    figure = plot_heatmap(picture, cam, title=f"Grad-CAM: {explained}\n{title}",
                           colorbar="Grad-CAM (max = 1)", save=out_dir / "grad_cam.png")
     plt.close(figure)
     paths["grad_cam"] = out_dir / "grad_cam.png"

@@ -85,6 +85,32 @@ def class_index(head, target, baseline, true_age):
     fail("a dex or bins head for target='true_class'", "kind", kind)
 
 
+def describe(output, head, target, class_index):
+    """What a map explains, in words for a figure title: `"expected age"`, or the class
+    by name (`"predicted class '29 years'"`, `"true class '25-34'"`, `"class 'female'"`).
+
+    Example:
+        >>> from agekit.models import Head
+        >>> describe("age", Head("dex"), "class", 29), describe("age", Head("dex"), "expected_age", None)
+        ("predicted class '29 years'", 'expected age')
+        >>> describe("gender", Head("class", num_classes=2), "class", 1)
+        "predicted class 'female'"
+    """
+    from agekit import labels
+
+    if class_index is None:
+        return "expected age"
+    kind = getattr(head, "kind", None)
+    if kind == "dex":
+        name = f"{head.min_age + class_index:g} years"
+    elif kind == "bins":
+        name = labels.get_bins(head.bins).labels[class_index]
+    else:
+        names = {"gender": labels.GENDER_LABELS, "ethnicity": labels.ETHNICITY_LABELS}.get(output, ())
+        name = names[class_index] if class_index < len(names) else f"{output} {class_index}"
+    return f"{'true' if target == 'true_class' else 'predicted'} class {name!r}"
+
+
 def scores(head, class_index, outputs):
     """Target score per example from outputs (numpy)."""
     if class_index is not None:

@@ -398,22 +398,29 @@ def _prepare_one(task, settings: _Settings) -> dict:
 
 
 class _Progress:
-    """Counts finished images; logs count, rate and ETA every `every` images or minute."""
+    """Counts finished images; logs count, rate and ETA every `every` images or minute,
+    or, on a terminal or in a notebook, draws a progress bar instead (the last line is
+    logged either way)."""
 
     def __init__(self, total, every, callback, *, seconds=60.0):
         self.total, self.every, self.callback = total, max(1, int(every)), callback
         self.done, self.counts, self.start = 0, {}, time.monotonic()
         self.seconds, self.logged, self.logged_done = seconds, self.start, None
+        self.bar = _bar(total) if total > 1 and _interactive() else None
 
     def step(self, status):
         self.done += 1
         self.counts[status] = self.counts.get(status, 0) + 1
         if self.callback is not None:
             self.callback(self.done, self.total)
-        if self.done % self.every == 0 or time.monotonic() - self.logged >= self.seconds:
+        if self.bar is not None:
+            self.bar.update(self.done, [(k, v) for k, v in sorted(self.counts.items())], finalize=False)
+        elif self.done % self.every == 0 or time.monotonic() - self.logged >= self.seconds:
             self._log()
 
     def finish(self):
+        if self.bar is not None:
+            self.bar.update(self.done, [(k, v) for k, v in sorted(self.counts.items())], finalize=True)
         if self.logged_done != self.done:
             self._log()
 
@@ -425,6 +432,20 @@ class _Progress:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
         logger.info("prepare_dataset: %d/%d images (%s), %.2f images/s, ETA %s",
                     self.done, self.total, counts, rate, _duration(eta))
+
+
+def _interactive():
+    """A person watches: stderr is a terminal, or this runs in a Jupyter kernel."""
+    import sys
+
+    return "ipykernel" in sys.modules or (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
+
+
+def _bar(total):
+    """Keras' progress bar over the images (imported only when one is drawn)."""
+    import keras
+
+    return keras.utils.Progbar(total, unit_name="image", stateful_metrics=sorted(_manifest.STATUSES))
 
 
 def _duration(seconds):

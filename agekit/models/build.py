@@ -65,9 +65,28 @@ def _base(backbone, weights, tensor, keep_vgg_top):
     if min(shape[:2]) < min_side:
         fail(f"input sides of at least {min_side} px for {backbone}", "input_shape", shape)
     application = getattr(keras.applications, constructor)
-    # keep_vgg_top: the ImageNet fc1/fc2 of VGG, as the VGG16 study used them
-    return application(include_top=keep_vgg_top, weights=weights, input_tensor=tensor,
-                       input_shape=shape)
+    try:
+        # keep_vgg_top: the ImageNet fc1/fc2 of VGG, as the VGG16 study used them
+        return application(include_top=keep_vgg_top, weights=weights, input_tensor=tensor,
+                           input_shape=shape)
+    except Exception as error:  # Keras' download: "URL fetch failure on https://..."
+        if weights != "imagenet" or "fetch failure" not in str(error):
+            raise
+        raise _no_imagenet_weights(backbone, str(error)) from None
+
+
+def _no_imagenet_weights(backbone, message):
+    """The error for ImageNet weights Keras could not download (a machine offline)."""
+    import re
+
+    url = re.search(r"https?://\S+?\.h5", message)
+    file = url.group(0).rsplit("/", 1)[-1] if url else "the backbone's .h5 file"
+    return MissingFileError(
+        f"Expected the ImageNet weights of {backbone} in Keras' cache or a local file. Received: "
+        f"weights='imagenet' (~/.keras/models/ has no {file} and its download failed: "
+        f"{url.group(0) if url else message}). Put {file}, downloaded elsewhere, into "
+        f"~/.keras/models/, or into weights/ and pass weights='weights/{file}' (see "
+        f"weights/README.md); weights=None trains from scratch")
 
 
 def build_model(

@@ -1,4 +1,4 @@
-"""Training curves: one panel per metric, train against validation, stage boundaries."""
+"""Training curves: one panel per metric (rows of three), train against validation, stage boundaries."""
 
 import json
 import os
@@ -10,10 +10,13 @@ import pandas as pd
 from agekit._validation import fail
 from agekit.plots._figure import finish, pyplot
 
+COLUMNS = 3  # panels a row of `plot_history`: a row stays under 3:1
+
 
 def plot_history(history, *, metrics: list[str] | None = None, stages=None, title=None,
                  save=None):
-    """Training curves: one panel per metric, train (solid) vs validation (dashed).
+    """Training curves: one panel per metric, train (solid) vs validation (dashed), in
+    rows of at most three panels.
 
     Args:
         history: A run folder written by `agekit.fit` (its `history.csv`, and
@@ -64,9 +67,14 @@ def plot_history(history, *, metrics: list[str] | None = None, stages=None, titl
         names = list(metrics)
     epochs = (frame["epoch"].to_numpy() if "epoch" in frame else np.arange(len(frame))) + 1
     plt = pyplot()
-    figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.8), squeeze=False)
+    # A grid of at most COLUMNS panels a row (a multi-output model has ten or more).
+    columns = min(len(names), COLUMNS)
+    rows = -(-len(names) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.8 * rows), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
     boundaries = np.cumsum(stages)[:-1] + 0.5 if stages else []
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes.flat, names):
         if name in frame:
             ax.plot(epochs, frame[name], "o-", ms=3, label="train")
         if f"val_{name}" in frame:
@@ -78,7 +86,7 @@ def plot_history(history, *, metrics: list[str] | None = None, stages=None, titl
         ax.set_ylabel(name)
         ax.set_title(name)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize="small")
     figure.suptitle(title or "Training history")
     figure.tight_layout()
     return finish(figure, save)
