@@ -33,9 +33,8 @@ def test_flip_averages_each_output_over_the_mirror_images():
 
 
 def test_the_card_tta_reaches_predict_age_and_evaluate_and_survives_saving(tmp_path):
-    import keras
-
     import cv2
+    import keras
 
     from agekit.evaluation import predict_dataset
     from agekit.predict import predict_age
