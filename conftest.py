@@ -4,7 +4,8 @@
 example is runnable on its own: it imports what it uses and makes its own tiny inputs.
 Here each one also runs in its own temporary folder (relative paths and
 `tempfile.mkdtemp()` land under pytest's temporary folder, not in the repository),
-with matplotlib drawing off screen, and its figures are closed afterwards.
+with matplotlib drawing off screen, and its figures are closed afterwards. `AGEKIT_HOME`
+points at a temporary folder, so nothing is installed into the user's `~/.agekit`.
 """
 
 import os
@@ -14,6 +15,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Models a test installs (the recipe's `install_model`) never reach the user's ~/.agekit.
+os.environ["AGEKIT_HOME"] = tempfile.mkdtemp(prefix="agekit-home-")
 
 import pytest
 

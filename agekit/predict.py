@@ -13,45 +13,13 @@ A plain Keras model not built by agekit is usable once described:
 """
 
 import dataclasses
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from agekit._validation import fail
-from agekit.errors import InvalidValueError, MissingFileError
-
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-
-
-def _search_dirs():
-    dirs = []
-    if os.environ.get("AGEKIT_WEIGHTS"):
-        dirs.append(Path(os.environ["AGEKIT_WEIGHTS"]))
-    dirs += [Path.cwd() / "weights", WEIGHTS_DIR]
-    return list(dict.fromkeys(dirs))
-
-
-def find_model(name_or_path):
-    """Resolve a model path, or a name such as `"utkface"` in the weights folders.
-
-    Names are looked up as `<name>.keras` in `$AGEKIT_WEIGHTS`, `./weights/` and the
-    `weights/` folder beside the agekit package (a development checkout).
-    """
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    if path.suffix or os.sep in str(name_or_path):
-        raise MissingFileError(f"Expected a model file. Received: path={str(path)!r} (no such file)")
-    tried = [d / f"{name_or_path}.keras" for d in _search_dirs()]
-    for candidate in tried:
-        if candidate.is_file():
-            return candidate
-    raise MissingFileError(
-        f"Expected a model file or the name of one in the weights folders. Received: "
-        f"name={name_or_path!r}; looked for {[str(t) for t in tried]}"
-    )
+from agekit.errors import InvalidValueError
+from agekit.store import WEIGHTS_DIR, find_model  # noqa: F401 (agekit.predict.find_model)
 
 
 def load_model(name_or_path, *, compile=True, **facts):
@@ -316,118 +284,10 @@ def predict_age(model, inputs, *, batch_size=64, interval: float | None = None):
     return table
 
 
-def predict_faces(
-    model,
-    image,
-    *,
-    boxes=None,
-    detector: str = "cnn",
-    upsample: int = 0,
-    max_side: int | None = None,
-    align: bool | None = None,
-    margin: str | float | None = None,
-    batch_size: int = 64,
-    interval: float | None = None,
-) -> pd.DataFrame:
-    """Find every face in a photo and predict its age (and gender / ethnicity).
+def __getattr__(name):
+    """`agekit.predict.predict_faces` and friends moved to `agekit.photos`."""
+    if name in ("predict_faces", "face_crops_for", "annotate", "predict_photos"):
+        import agekit.photos
 
-    Each face is detected (`agekit.faces.detect_faces`), cut out with the crop geometry
-    the model was trained on (its card's `crop`: aligned so its eyes are level with
-    5-point landmarks, `align_face`, or a plain `crop_face`, with its margin), and
-    predicted.
-
-    Args:
-        model: A loaded agekit model, or a name / path for `load_model`.
-        image: An RGB array or an image path (greyscale / RGBA / 16-bit are converted).
-        boxes: `FaceBox`es already found in `image`; `None` detects them.
-        detector: `"cnn"` or `"hog"`.
-        upsample: Detector upsampling steps (0 finds faces from about 80 px, 1 from
-            about 40 px at 4x the time).
-        max_side: Detect on a copy shrunk to this longer side (faster on big photos).
-        align: Level the eyes before cropping; None: as the card's crop says (or True).
-        margin: Crop margin around the face box (`"tight"`, `"loose"`, `"very_loose"`
-            or a fraction); None: as the card's crop says (or `"loose"`).
-        batch_size: Faces per forward pass.
-        interval: Also give each face an age interval at this level (see `predict_age`).
-
-    Returns:
-        One row per face, most confident first: `face` (0, 1, ...), the box `left`,
-        `top`, `right`, `bottom` (pixels, right/bottom exclusive), the detector `score`,
-        then the columns of `predict_age`. No face gives an empty table.
-
-    Example:
-        >>> predict_faces("utkface", "two_people.jpg")[["left", "top", "age"]]  # doctest: +SKIP
-    """
-    from agekit.faces import detect_faces
-    from agekit.images import load_image
-
-    if not hasattr(model, "predict"):
-        model = load_model(model)
-    image = load_image(image)
-    if boxes is None:
-        boxes = detect_faces(image, model=detector, upsample=upsample, max_side=max_side)
-    columns = ["face", "left", "top", "right", "bottom", "score"]
-    faces = pd.DataFrame([(i, b.left, b.top, b.right, b.bottom, b.score) for i, b in enumerate(boxes)],
-                         columns=columns)
-    if not boxes:
-        return faces
-    crops = face_crops_for(model, image, boxes, align=align, margin=margin)
-    table = predict_age(model, crops, batch_size=batch_size, interval=interval)
-    return pd.concat([faces, table], axis=1)
-
-
-def face_crops_for(model, image, boxes, *, align=None, margin=None) -> list:
-    """Cut faces out of a photo with the crop geometry in the model's card.
-
-    Args:
-        model: A model with a card (`agekit.models.card_of`).
-        image: The RGB photo.
-        boxes: `FaceBox`es in it.
-        align: Override the card: level the eyes or not.
-        margin: Override the card's margin.
-
-    Returns:
-        A list of RGB uint8 crops (at their own size; `prepare_inputs` fits them).
-    """
-    from agekit.faces import face_crops
-    from agekit.models.card import card_of
-
-    crop = card_of(model).crop or {}
-    align = crop.get("align", True) if align is None else align
-    margin = crop.get("margin", "loose") if margin is None else margin
-    return face_crops(image, boxes, align=align, margin=margin)
-
-
-def annotate(image, faces: pd.DataFrame) -> np.ndarray:
-    """Draw each face's box and predicted age (and gender) on a copy of the image.
-
-    Args:
-        image: The RGB photo (array or path) that `faces` was predicted on.
-        faces: A `predict_faces` table.
-
-    Returns:
-        RGB uint8 array of the same size; write it with `agekit.images.write_image`.
-
-    Example:
-        >>> marked = annotate("two_people.jpg", predict_faces("utkface", "two_people.jpg"))  # doctest: +SKIP
-    """
-    import cv2
-
-    from agekit.images import load_image
-
-    image = load_image(image).copy()
-    thickness = max(1, round(max(image.shape[:2]) / 400))
-    for row in faces.itertuples():
-        label = f"{row.age:.0f}"
-        if "gender" in faces.columns:
-            label += f" {row.gender[0].upper()}"
-        cv2.rectangle(image, (int(row.left), int(row.top)), (int(row.right) - 1, int(row.bottom) - 1),
-                      (0, 255, 0), thickness)
-        scale = max(0.4, (row.right - row.left) / 120)
-        (width, height), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-        top = max(int(row.top) - height - 6, 0)
-        cv2.rectangle(image, (int(row.left), top), (int(row.left) + width + 4, top + height + 6),
-                      (0, 255, 0), -1)
-        cv2.putText(image, label, (int(row.left) + 2, top + height + 2), cv2.FONT_HERSHEY_SIMPLEX,
-                    scale, (0, 0, 0), thickness, cv2.LINE_AA)
-    return image
+        return getattr(agekit.photos, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,11 +24,13 @@ def _agekit(*args, cwd=None):
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    """An untrained DEX + gender model saved as `.keras` (32x32 RGB in [0, 255])."""
-    from agekit.models import basic_cnn, compile_model
+    """An untrained DEX + gender model saved as `.keras` (32x32 RGB in [0, 255]), trained
+    (its card says) on UTKFace-like chips."""
+    from agekit.models import basic_cnn, compile_model, set_card
 
     model = compile_model(basic_cnn(layers=2, base_filters=4, hidden=8, dropout=0, head="dex",
                                     outputs={"gender": 2}, input_shape=(32, 32, 3), rescale=1 / 255))
+    set_card(model, crop={"template": "utkface"})
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     model.save(path)
     return path
@@ -49,7 +51,7 @@ def test_help_lists_every_command():
      "Expected a model file"),
     (["predict", "{tmp}/face.png", "--model", "{tmp}/not_a_model.keras"],
      "Expected a Keras model file (.keras)"),
-    (["predict", "{tmp}/blank.png", "--model", "{model}"], "Expected a face in every image"),
+    (["predict", "{tmp}/blank.png", "--model", "{model}"], "Expected a face in at least one photo"),
     (["explain", "{tmp}/blank.png", "--model", "{model}"], "Expected a face in the image"),
     (["train", "{tmp}/missing.toml"], "Expected a TOML configuration file"),
     (["predict"], "the following arguments are required: images"),
@@ -110,7 +112,7 @@ def test_train_evaluate_and_explain_from_the_command_line(tmp_path, capsys):
     assert "| T | n under T / T or older |" in text and '"audit"' not in text
 
     face = pd.read_csv(tmp_path / "p.csv")["path"][0]
-    assert main(["explain", face, "--model", model, "--crop", "--out", str(tmp_path / "ex"), "-q"]) == 0
+    assert main(["explain", face, "--model", model, "--cropped", "--out", str(tmp_path / "ex"), "-q"]) == 0
     written = capsys.readouterr().out
     pngs = list((tmp_path / "ex").glob("*.png"))
     assert pngs and all(p.stat().st_size > 0 for p in pngs) and str(pngs[0]) in written

@@ -10,6 +10,7 @@ from agekit.datasets import make_synthetic
 from agekit.models import card_of
 from agekit.predict import find_model, load_model, predict_age
 from agekit.recipes import utkface
+from agekit.store import install_model, weights_home
 
 
 @pytest.mark.slow
@@ -29,7 +30,7 @@ def test_recipe_runs_end_to_end_and_its_model_predicts(tmp_path):
 
     model = load_model(tmp_path / "run" / "model.keras")
     card = card_of(model)  # the run recorded what the model was trained on
-    assert card.data == "utkface" and card.crop == {"kind": "dataset", "dataset": "utkface"}
+    assert card.data == "utkface" and card.crop["template"] == "utkface"  # UTKFace's chip geometry
     assert card.validation["n"] == metrics["n_val"] and card.age_range[0] <= card.age_range[1]
     assert (card.input_size, card.preprocess) == ((32, 32), "0-1")
     assert card.calibration["source"]["split"] == "val" and card.calibration["n"] == metrics["n_val"]
@@ -43,6 +44,9 @@ def test_recipe_runs_end_to_end_and_its_model_predicts(tmp_path):
     assert np.mean(np.abs(table["age"].to_numpy() - true)) == pytest.approx(metrics["mae"], rel=0.02)
     crops = np.stack([np.full((50, 50, 3), 128, np.uint8)] * 2)
     assert len(predict_age(model, crops)) == 2
+    # Installed for every working folder: the name finds it ($AGEKIT_HOME, a temporary
+    # folder under the tests).
+    assert metrics["installed"] == str(find_model("utkface")) and find_model("utkface").parent == weights_home()
 
 
 def test_find_model_by_name_and_errors(tmp_path, monkeypatch):
@@ -55,3 +59,16 @@ def test_find_model_by_name_and_errors(tmp_path, monkeypatch):
         find_model(str(tmp_path / "missing.keras"))
     with pytest.raises(ValueError, match=r"Expected a Keras model file"):
         load_model("mine")
+
+
+def test_install_model_puts_the_file_where_names_are_found(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGEKIT_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.keras").write_bytes(b"PK-not-really")
+    installed = install_model(tmp_path / "m.keras", "mine")
+    assert installed == tmp_path / "home" / "weights" / "mine.keras"
+    assert find_model("mine") == installed and installed.read_bytes() == b"PK-not-really"
+    with pytest.raises(FileNotFoundError, match=r"python -m agekit.recipes utkface"):
+        find_model("utkface")  # the message says how to make it
+    with pytest.raises(ValueError, match=r"Expected a plain model name"):
+        install_model(tmp_path / "m.keras", "a/b")

@@ -22,7 +22,7 @@ import logging
 import os
 import sys
 
-from agekit.cli import models, runs
+from agekit.cli import models, photos, runs
 from agekit.errors import InputError
 
 COMMANDS = {
@@ -33,7 +33,7 @@ COMMANDS = {
     "train": ("train and evaluate a model described by a TOML file", runs._add_train, runs._run_train),
     "evaluate": ("score a trained model on a labelled dataset", models._add_evaluate, models._run_evaluate),
     "predict": ("find the faces in photos and predict their age (and gender / ethnicity)",
-                models._add_predict, models._run_predict),
+                photos._add_predict, photos._run_predict),
     "explain": ("activation maps, occlusion sensitivity and Grad-CAM for one face",
                 models._add_explain, models._run_explain),
     "export": ("export a model for serving without agekit: SavedModel, ONNX or TFLite",

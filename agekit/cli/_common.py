@@ -60,17 +60,31 @@ def _existing_images(paths):
 
 
 def _add_face_options(parser):
-    parser.add_argument("--detector", choices=("cnn", "hog"), default="cnn")
-    parser.add_argument("--upsample", type=int, default=0,
-                        help="dlib upsampling steps (1 finds faces down to about 40 px, 4x slower)")
-    parser.add_argument("--max-side", type=int, default=1024,
-                        help="detect on a copy shrunk to this longer side")
+    parser.add_argument("--crop", default=None,
+                        help="how faces are cut: a landmark template (utkface), a margin preset "
+                             "(tight | loose | very_loose) or a fraction (default: the crop the model "
+                             "was trained on, from its card)")
+    parser.add_argument("--detector", choices=("auto", "hog", "cnn"), default=None,
+                        help="auto: HOG, then the CNN where HOG finds nothing (default: the model card's)")
+    parser.add_argument("--upsample", type=int, default=None,
+                        help="dlib upsampling steps: 1 finds faces down to about 40 px at 4x the time "
+                             "(default: the model card's, 0)")
+    parser.add_argument("--max-side", type=int, default=None,
+                        help="detect on a copy shrunk to this longer side (default: the model card's)")
     parser.add_argument("--margin", default=None,
-                        help="tight | loose | very_loose | a number (default: the crop the model was "
-                             "trained on, from its card)")
+                        help="a margin crop around the detector box instead: tight | loose | "
+                             "very_loose | a number")
     parser.add_argument("--align", dest="align", action="store_true", default=None,
-                        help="level the eyes (default: as the model was trained)")
-    parser.add_argument("--no-align", dest="align", action="store_false", help="do not level the eyes")
+                        help="margin crops: level the eyes (default: as the model was trained)")
+    parser.add_argument("--no-align", dest="align", action="store_false",
+                        help="margin crops: do not level the eyes")
+
+
+def _crop_changes(args):
+    """The `agekit.photos.model_crop` changes the face options ask for."""
+    return {"crop": None if args.crop is None else _margin(args.crop), "detector": args.detector,
+            "upsample": args.upsample, "max_side": args.max_side, "align": args.align,
+            "margin": None if args.margin is None else _margin(args.margin)}
 
 
 def _print_json(value):

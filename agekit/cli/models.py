@@ -4,9 +4,9 @@ from pathlib import Path
 
 from agekit.cli._common import (
     _add_face_options,
+    _crop_changes,
     _data_spec,
     _existing_images,
-    _margin,
     _model_path,
     _print_json,
     _start_tensorflow,
@@ -60,63 +60,12 @@ def _run_evaluate(args):
     return 0
 
 
-def _add_predict(parser):
-    parser.add_argument("images", nargs="+", help="photos (every face in each is predicted)")
-    parser.add_argument("--model", default="utkface",
-                        help="a .keras file or a name in the weights folders (default: utkface)")
-    _add_face_options(parser)
-    parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
-    parser.add_argument("--interval", type=float, default=None, metavar="LEVEL",
-                        help="also an age interval per face at this level, e.g. 0.9 (age_low, age_high)")
-    parser.add_argument("--annotate", default=None, metavar="DIR",
-                        help="write each photo with its faces boxed and labelled into DIR")
-
-
-def _run_predict(args):
-    import pandas as pd
-
-    from agekit.faces import detect_faces
-    from agekit.images import read_image, write_image
-    from agekit.predict import annotate, load_model, predict_faces
-
-    paths = _existing_images(args.images)
-    model_path = _model_path(args.model)
-    found, missing = [], []
-    for path in paths:  # detect first: no model is loaded for photos without faces
-        image = read_image(path)
-        boxes = detect_faces(image, model=args.detector, upsample=args.upsample, max_side=args.max_side)
-        (found if boxes else missing).append((path, image, boxes))
-    tables = []
-    if found:
-        _start_tensorflow(args)
-    model = load_model(model_path, compile=False) if found else None
-    for path, image, boxes in found:
-        faces = predict_faces(model, image, boxes=boxes, align=args.align, interval=args.interval,
-                              margin=None if args.margin is None else _margin(args.margin))
-        tables.append(faces.assign(image=path))
-        if args.annotate:
-            Path(args.annotate).mkdir(parents=True, exist_ok=True)
-            write_image(Path(args.annotate) / f"{Path(path).stem}_agekit.png", annotate(image, faces))
-    if tables:
-        table = pd.concat(tables, ignore_index=True)
-        columns = ["image", *[c for c in table.columns if c != "image"]]
-        table = table[columns].round(3)
-        if args.json:
-            print(table.to_json(orient="records", lines=True), end="")
-        else:
-            print(table.to_string(index=False))
-    if missing:
-        raise InvalidValueError(f"Expected a face in every image; found none in {len(missing)}. "
-                                f"Received: images={[path for path, _, _ in missing]}")
-    return 0
-
-
 def _add_explain(parser):
     parser.add_argument("image", help="a photo (its largest face is explained) or a face crop")
     parser.add_argument("--model", default="utkface", help="a .keras file or a name in the weights folders")
     parser.add_argument("--out", default="agekit-explain", help="folder for the figures")
     parser.add_argument("--true-age", type=float, default=None, help="the known age, for the titles")
-    parser.add_argument("--crop", action="store_true",
+    parser.add_argument("--cropped", action="store_true",
                         help="the image is already a face crop: do not detect")
     _add_face_options(parser)
 
@@ -124,23 +73,27 @@ def _add_explain(parser):
 def _run_explain(args):
     from agekit.faces import detect_faces, primary_face
     from agekit.images import read_image
-    from agekit.predict import face_crops_for, load_model
+    from agekit.photos import face_crops_for, model_crop
+    from agekit.predict import load_model
 
     (path,) = _existing_images([args.image])
     model_path = _model_path(args.model)
     image = read_image(path)
     faces = None
-    if not args.crop:
-        faces = detect_faces(image, model=args.detector, upsample=args.upsample, max_side=args.max_side)
+    changes = _crop_changes(args)
+    if not args.cropped:
+        faces = detect_faces(image, model=args.detector or "auto", upsample=args.upsample or 0,
+                             max_side=args.max_side)
         if not faces:
-            raise InvalidValueError(f"Expected a face in the image (or --crop for a face crop). Received: image={path!r}")
+            raise InvalidValueError(f"Expected a face in the image (or --cropped for a face crop). "
+                                    f"Received: image={path!r}")
     _start_tensorflow(args)
     from agekit.explain import explain_image  # imports TensorFlow: after the checks
 
     model = load_model(model_path, compile=False)
     if faces:
-        (image,) = face_crops_for(model, image, [primary_face(faces)], align=args.align,
-                                  margin=None if args.margin is None else _margin(args.margin))
+        spec = model_crop(model, changes.pop("crop"), **changes)
+        (image,) = face_crops_for(model, image, [primary_face(faces)], crop=spec)
     figures = explain_image(model, image, args.out, true_age=args.true_age)
     for name, figure in figures.items():
         print(f"{name}: {figure}")

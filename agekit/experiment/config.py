@@ -22,6 +22,7 @@ from agekit.experiment._checks import (
     _where,
     _whole,
 )
+from agekit.experiment.photo_tuning import PhotosConfig
 from agekit.experiment.search import SearchConfig
 from agekit.experiment.sections import (  # noqa: F401 (re-exported)
     CLASS_WEIGHTS,
@@ -229,6 +230,8 @@ class Experiment:
       are `metrics["pretrain"]`.
     - `search`: an `agekit.experiment.search.SearchConfig`: a Keras Tuner search over
       model settings; the run then trains with the best values found.
+    - `photos`: an `agekit.experiment.photo_tuning.PhotosConfig`: labelled whole photos
+      to fine-tune on after the main training, cut as the model cuts photos.
     """
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -236,6 +239,7 @@ class Experiment:
     train: TrainConfig = field(default_factory=TrainConfig)
     pretrain: DataConfig | None = None
     search: SearchConfig | None = None
+    photos: PhotosConfig | None = None
 
     def __post_init__(self):
         _check_sections(self)
@@ -246,13 +250,13 @@ class Experiment:
         if not isinstance(settings, dict):
             fail("a dict of sections", "settings", type(settings).__name__, error=TypeError)
         sections = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
-                    "pretrain": DataConfig, "search": SearchConfig}
+                    "pretrain": DataConfig, "search": SearchConfig, "photos": PhotosConfig}
         unknown = sorted(set(settings) - set(sections))
         if unknown:
             fail(f"sections among {sorted(sections)}", "sections", unknown)
         parts = {}
         for name, config in sections.items():
-            if name in ("pretrain", "search") and settings.get(name) is None:
+            if name in ("pretrain", "search", "photos") and settings.get(name) is None:
                 continue  # optional sections
             values = settings.get(name, {})
             if not isinstance(values, dict):
@@ -291,7 +295,7 @@ class Experiment:
         (`exp.replace(pretrain={"format": "imdb_wiki"})`); `exp.replace(pretrain=None)`
         removes it.
         """
-        kinds = {"pretrain": DataConfig, "search": SearchConfig}
+        kinds = {"pretrain": DataConfig, "search": SearchConfig, "photos": PhotosConfig}
         parts = {}
         for name, changes in sections.items():
             current = getattr(self, name)

@@ -42,16 +42,27 @@ def resolve_detector(config: DataConfig, df=None) -> str:
 def crop_geometry(config: DataConfig) -> dict:
     """The face-crop geometry of a `DataConfig`'s training images, for the model card.
 
+    A `agekit.faces.CropSpec` as a dict, so a photo is cut the same way before it is
+    predicted (`agekit.photos.model_crop`): UTKFace's chips by the `"utkface"`
+    landmark template (measured on the chips), crops the runner cuts itself by their
+    margin, alignment and detector. Other formats whose images are already crops (the
+    dataset's own geometry, no template measured) give `{"kind": "dataset", ...}`.
+
     Example:
-        >>> crop_geometry(DataConfig(format="utkface"))
-        {'kind': 'dataset', 'dataset': 'utkface'}
+        >>> crop_geometry(DataConfig(format="utkface"))["template"]
+        'utkface'
+        >>> crop_geometry(DataConfig(format="imdb_wiki", detector="hog"))["margin"]
+        'loose'
     """
+    from agekit.faces.spec import CropSpec
+
     detector = resolve_detector(config)
     if detector == "none":
+        if config.format == "utkface":
+            return CropSpec(template="utkface").to_dict()
         return {"kind": "dataset", "dataset": config.format}
-    return {"kind": "margin", "detector": "hog" if detector == "boxes" else detector,
-            "boxes": "dataset" if detector == "boxes" else "detected", "upsample": config.upsample,
-            "margin": config.margin, "align": config.align}
+    return CropSpec(margin=config.margin, align=config.align, detector="hog" if detector == "boxes" else detector,
+                    upsample=config.upsample, max_side=config.max_side, size=config.image_size).to_dict()
 
 
 def data_name(config: DataConfig) -> str:
@@ -391,8 +402,16 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
                          mixed_precision=train_config.mixed_precision)
     if train_config.mixed_precision:  # the saved model computes in float32
         model = in_float32(model, make)
-    set_card(model, age_range=(float(train["age"].min()), float(train["age"].max())),
-             crop=crop_geometry(data), data=data_name(data), tta=spec.tta,
+    ages = [float(train["age"].min()), float(train["age"].max())]
+    if experiment.photos is not None:  # fine-tune on whole photos, cut as the model cuts photos
+        from agekit.experiment.photo_tuning import run_photos
+
+        extras["photos"] = run_photos(model, experiment, train, run_dir=run_dir,
+                                      data_dir=data_dir or run_dir / "data", target=targets(spec),
+                                      augment=augment_of(data), verbose=verbose)
+        ages = [min(ages[0], extras["photos"]["age_range"][0]), max(ages[1], extras["photos"]["age_range"][1])]
+    set_card(model, age_range=tuple(ages), crop=crop_geometry(data), tta=spec.tta,
+             data=data_name(data) + (f"+{experiment.photos.format}" if experiment.photos else ""),
              validation={"split_csv": "split.csv", "split": "val", "n": len(val), "seed": data.seed})
     held = ("calib", calib) if len(calib) else ("val", val)  # faces neither trained on nor tested on
     calibrate_model(model, held[1], batch_size=data.batch_size,
