@@ -23,11 +23,16 @@ from agekit.experiment.report import QUICKSTART
 UTKFACE = Experiment(
     data=DataConfig(format="utkface", val=0.1, test=0.1, image_size=64, batch_size=64,
                     augment=True,  # the VGG16 study's: rotation 10, shifts 0.1, zoom 0.1, flip
-                    sigma=2.0, clip_ages=True, cache=True, seed=0),
+                    sigma=2.0, clip_ages=True, cache=True, seed=0,
+                    age_weights=0.5),  # rare ages (children, the old) weigh more in the age loss
+    # batch norm after the pool at momentum 0.9, mixed bfloat16, a cosine schedule: a step
+    # ~3x cheaper and steadier validation scores, spent on more epochs (the README's
+    # ablation table); each face is predicted with its mirror image (tta="flip").
     model=ModelConfig(backbone="basic_cnn", head="dex", outputs={"gender": 2}, layers=4,
-                      base_filters=32, hidden=256, dropout=0.3, bn_momentum=0.99),
-    train=TrainConfig(epochs=20, learning_rate=1e-3, lr_schedule="plateau", loss_weights={"gender": 1.0},
-                      run_dir="runs/utkface"),
+                      base_filters=32, hidden=256, dropout=0.3, bn_momentum=0.9, norm_after_pool=True,
+                      tta="flip"),
+    train=TrainConfig(epochs=24, learning_rate=2e-3, lr_schedule="cosine", warmup_epochs=1,
+                      mixed_precision="bfloat16", loss_weights={"gender": 1.0}, run_dir="runs/utkface"),
 )
 
 UTKFACE_GPU = Experiment(
