@@ -31,6 +31,7 @@ def _predict_outputs(model, df, batch_size):
     from agekit.data.decode import UNDECODABLE
     from agekit.data.skipped import REASONS
     from agekit.models.card import card_of
+    from agekit.models.tta import predict_outputs
     from agekit.predict import outputs_by_name
 
     card = card_of(model)
@@ -39,7 +40,7 @@ def _predict_outputs(model, df, batch_size):
     if "path" not in df.columns:
         fail("a DataFrame with a `path` column", "columns", list(df.columns))
     ds = make_dataset(df, target=None, card=card, shuffle=False, batch_size=batch_size)
-    outputs = outputs_by_name(card, model.predict(ds, verbose=0))
+    outputs = outputs_by_name(card, predict_outputs(model, ds))
     skipped = ds.skipped.reasons()
     # The pipeline streams, in order, every row whose file passed its first check; a row
     # that then failed to decode holds a stand-in image, whose prediction is dropped here.

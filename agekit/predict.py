@@ -264,6 +264,7 @@ def predict_age(model, inputs, *, batch_size=64, interval: float | None = None):
     """
     from agekit.calibration import outside_age_range
     from agekit.models.card import card_of
+    from agekit.models.tta import predict_outputs
 
     _check_interval(interval)
     if not hasattr(model, "predict"):
@@ -273,7 +274,7 @@ def predict_age(model, inputs, *, batch_size=64, interval: float | None = None):
     if "age" not in heads:
         fail("a model with an agekit `age` head", "model", getattr(model, "name", model))
     x = prepare_inputs(model, inputs)
-    outputs = outputs_by_name(card, model.predict(x, batch_size=batch_size, verbose=0))
+    outputs = outputs_by_name(card, predict_outputs(model, x, batch_size=batch_size))  # the card's tta
     table = predictions_table(heads, outputs)
     if interval is not None:
         table = pd.concat([table, age_intervals(card, outputs["age"], level=interval)], axis=1)

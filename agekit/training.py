@@ -26,7 +26,6 @@ learning rate ten times lower).
 
 import json
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
@@ -37,8 +36,8 @@ from agekit._fingerprint import check_run_dir, run_settings
 from agekit._validation import fail
 from agekit.errors import MissingFileError
 from agekit.models.build import compile_model
-from agekit.models.freeze import set_trainable
 from agekit.models.heads import heads_of
+from agekit.stages import FineTune, Stage
 
 log = logging.getLogger(__name__)
 
@@ -52,73 +51,6 @@ _MONITOR = {
     "bins": ("macro_f1", "max"),
     "class": ("accuracy", "max"),
 }
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One stage of a schedule: what trains, at which learning rate, for how long.
-
-    Args:
-        trainable: `"head"` (the output layers), `"all"`, a number of layers counted
-            from the output (`set_trainable(last=N)`: 8 = conv block 5 of VGG16), a
-            block prefix such as `"block5"`, or a layer name to train from.
-        learning_rate: Adam learning rate for this stage.
-        epochs: Epochs of this stage.
-        train_batchnorm: See `set_trainable`.
-    """
-
-    trainable: object = "head"
-    learning_rate: float = 1e-4
-    epochs: int = 5
-    train_batchnorm: bool = True
-
-    def __post_init__(self):
-        if not (isinstance(self.epochs, int) and self.epochs >= 1):
-            fail("epochs >= 1", "epochs", self.epochs)
-        if not self.learning_rate > 0:
-            fail("learning_rate > 0", "learning_rate", self.learning_rate)
-
-    def apply(self, model):
-        """Set what trains in `model`; returns the trainable layer names."""
-        spec = self.trainable
-        if spec == "head":
-            return set_trainable(model, last=1, train_batchnorm=self.train_batchnorm)
-        if spec == "all" or isinstance(spec, int):
-            return set_trainable(model, last=spec, train_batchnorm=self.train_batchnorm)
-        names = [layer.name for layer in model.layers]
-        start = next((n for n in names if n == spec or n.startswith(f"{spec}_")), None)
-        if start is None:
-            fail(f"'head', 'all', a layer count, or a layer name / block prefix of {model.name!r}",
-                 "trainable", spec)
-        return set_trainable(model, from_layer=start, train_batchnorm=self.train_batchnorm)
-
-
-@dataclass(frozen=True)
-class FineTune:
-    """A schedule: stages run one after another on the same model.
-
-    Example:
-        >>> FineTune.study_best(head_epochs=5, block5_epochs=10).stages[1].learning_rate
-        1e-05
-    """
-
-    stages: tuple = field(default_factory=tuple)
-
-    def __post_init__(self):
-        stages = tuple(self.stages)
-        if not stages or not all(isinstance(s, Stage) for s in stages):
-            fail("a non-empty sequence of Stage", "stages", [type(s).__name__ for s in stages]
-                 if stages else stages, error=TypeError)
-        object.__setattr__(self, "stages", stages)
-
-    @classmethod
-    def study_best(cls, head_epochs=5, block5_epochs=10):
-        """The VGG16 study's best: the head at 1e-4, then conv block 5 on at 1e-5."""
-        return cls((Stage("head", 1e-4, head_epochs), Stage(8, 1e-5, block5_epochs)))
-
-    @property
-    def epochs(self):
-        return sum(stage.epochs for stage in self.stages)
 
 
 def default_monitor(model, validation=True):
@@ -179,7 +111,10 @@ def fit(
         patience: Early-stopping patience in epochs (None: no early stopping).
         class_weight: Passed to `model.fit` (single-output models).
         strategy: A `tf.distribute.Strategy` (e.g. `MirroredStrategy()` for several GPUs).
-        mixed_precision: Train in mixed_float16 (GPUs); heads stay float32.
+        mixed_precision: `True` or `"float16"`: train in mixed_float16 (GPUs);
+            `"bfloat16"`: mixed_bfloat16 (TPUs, recent GPUs, and CPUs with AVX512-BF16
+            or AMX, where a convolution step costs about half as much). Heads stay
+            float32.
         callbacks: Extra Keras callbacks, run after agekit's own.
         verbose: Passed to `model.fit`.
         compile_options: Keyword arguments of `agekit.models.compile_model` for every
@@ -217,8 +152,9 @@ def fit(
     if needs_builder and (not callable(model) or isinstance(model, keras.Model)):
         fail("a function that builds the model when strategy or mixed_precision is set",
              "model", type(model).__name__, error=TypeError)
-    if mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    policy = _policy(mixed_precision)
+    if policy:
+        keras.mixed_precision.set_global_policy(policy)
     try:
         if strategy is not None:
             with strategy.scope():
@@ -226,7 +162,7 @@ def fit(
         elif not isinstance(model, keras.Model):
             model = model()
     finally:
-        if mixed_precision:
+        if policy:
             keras.mixed_precision.set_global_policy("float32")
     compiled = model.compiled
     if schedule is None and compiled:
@@ -323,6 +259,15 @@ def _set_learning_rate(optimizer, learning_rate):
     except TypeError:  # Keras: "This optimizer was created with a LearningRateSchedule"
         fail("learning_rate=None for a model compiled with a learning-rate schedule (it "
              "sets the rate)", "learning_rate", learning_rate, error=TypeError)
+
+
+def _policy(mixed_precision):
+    """The Keras dtype policy of `fit(mixed_precision=...)`, or None for float32."""
+    policies = {False: None, None: None, True: "mixed_float16", "float16": "mixed_float16",
+                "bfloat16": "mixed_bfloat16"}
+    if not isinstance(mixed_precision, (bool, str, type(None))) or mixed_precision not in policies:
+        fail("False, True, 'float16' or 'bfloat16'", "mixed_precision", mixed_precision)
+    return policies[mixed_precision]
 
 
 def _as_fit_args(train):

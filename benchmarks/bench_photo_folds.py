@@ -42,7 +42,7 @@ def fold_model(run, experiment, held, out):
     import dataclasses
 
     from agekit.experiment.photo_tuning import finetune, photo_faces
-    from agekit.experiment.runner import augment_of, crop_geometry, targets
+    from agekit.experiment.runner import augment_of, crop_geometry
     from agekit.photos import spec_from_card
     from agekit.predict import load_model
 
@@ -52,9 +52,7 @@ def fold_model(run, experiment, held, out):
     split = pd.read_csv(run / "split.csv")
     train = split[split["split"] == "train"]
     mix = train.sample(n=min(config.mix, len(train)), random_state=data.seed)
-    finetune(model, faces, mix, epochs=config.epochs, learning_rate=config.learning_rate,
-             target=targets(experiment.model), image_size=data.image_size, batch_size=data.batch_size,
-             sigma=data.sigma, seed=data.seed, augment=augment_of(data))
+    finetune(model, faces, mix, experiment, config=config, augment=augment_of(data))
     model.save(out)
     return out
 

@@ -59,3 +59,51 @@ def test_balanced_groups_errors():
         balanced_groups(df, "smile")
     with pytest.raises(ValueError, match="rows with a known 'gender'"):
         balanced_groups(df, "gender")
+
+
+def test_age_weights_by_hand():
+    from agekit.data import age_weights
+
+    # Two ages, far apart: no smoothing between them; 3 faces at 20, 1 at 80.
+    w = age_weights([20.0, 20.0, 20.0, 80.0], power=1.0, bandwidth=1.0)
+    assert w.shape == (101,) and w.dtype == np.float32
+    assert w[80] / w[20] == pytest.approx(3.0, rel=1e-4)
+    assert (3 * w[20] + w[80]) / 4 == pytest.approx(1.0)  # mean over the training rows
+    np.testing.assert_allclose(age_weights([5.0, 50.0, 50.0], power=0.0), 1.0)
+    capped = age_weights([20.0] * 99 + [80.0], power=1.0, bandwidth=1.0, max_weight=5.0)
+    assert capped[80] / capped[20] == pytest.approx(5.0, rel=1e-4)
+    assert age_weights([116.0], num_classes=101).shape == (101,)  # old ages: the last class
+
+
+def test_age_weights_errors():
+    from agekit.data import age_weights
+
+    with pytest.raises(ValueError, match=r"power in \[0, 1\]"):
+        age_weights([20.0], power=2)
+    with pytest.raises(ValueError, match="bandwidth > 0"):
+        age_weights([20.0], bandwidth=0)
+    with pytest.raises(ValueError, match="max_weight >= 1"):
+        age_weights([20.0], max_weight=0.5)
+
+
+def test_weight_by_age_weighs_the_age_loss_only():
+    import tensorflow as tf
+
+    from agekit.data import weight_by_age
+    from agekit.labels import encode_dex
+
+    table = np.arange(101, dtype="float32")  # weight = age, so the result is the mean age
+    y = {"age": encode_dex([10.0, 30.0]), "gender": np.array([0, 1])}
+    ds = tf.data.Dataset.from_tensor_slices((np.zeros((2, 2, 2, 3), "float32"), y)).batch(2)
+    (_, _, w), = weight_by_age(ds, table).as_numpy_iterator()
+    np.testing.assert_allclose(w["age"], [10.0, 30.0])
+    np.testing.assert_allclose(w["gender"], [1.0, 1.0])
+    missing = {"age": np.ones(2, "float32"), "gender": np.array([1.0, 0.0], "float32")}
+    ds = tf.data.Dataset.from_tensor_slices((np.zeros((2, 2, 2, 3), "float32"), y, missing))
+    (_, _, w), = weight_by_age(ds.batch(2), table).as_numpy_iterator()
+    assert w["gender"].tolist() == [1.0, 0.0] and w["age"].tolist() == [10.0, 30.0]
+    single = tf.data.Dataset.from_tensor_slices((np.zeros((2, 2, 2, 3), "float32"), y["age"]))
+    (_, _, w), = weight_by_age(single.batch(2), table).as_numpy_iterator()
+    np.testing.assert_allclose(w, [10.0, 30.0])
+    with pytest.raises(ValueError, match="a dex target with 101 classes"):
+        weight_by_age(ds.batch(2), table, output="gender")

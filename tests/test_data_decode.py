@@ -147,3 +147,24 @@ def test_simple_modes_and_greyscale_constants():
 def test_unknown_preprocessing_is_rejected():
     with pytest.raises(ValueError, match="Expected preprocess to be one of"):
         preprocess_images(np.zeros((1, 1, 3)), "imagenet")
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_preprocess_uint8_is_preprocess_images_in_one_pass(channels):
+    from agekit.data.preprocess import (
+        PREPROCESSING,
+        preprocess_images,
+        preprocess_uint8,
+    )
+
+    images = np.random.default_rng(0).integers(0, 256, (2, 5, 7, channels), dtype=np.uint8)
+    images[0, 0, 0] = 0
+    images[0, 0, 1] = 255
+    for mode in PREPROCESSING:
+        out = preprocess_uint8(images, mode)
+        assert out.dtype == np.float32 and out.shape == images.shape
+        np.testing.assert_array_equal(out, preprocess_images(images, mode), err_msg=mode)
+    assert preprocess_uint8(np.array([[[[0, 0, 255]]]], np.uint8), "vgg16").ravel().tolist() == \
+        pytest.approx([255 - 103.939, -116.779, -123.68])  # BGR minus the mean, by hand
+    with pytest.raises(ValueError, match="uint8 images and a named mode"):
+        preprocess_uint8(images.astype("float32"), "none")

@@ -144,6 +144,11 @@ def test_auto_detector_leaves_crop_formats_alone_and_uses_imdb_boxes(tmp_path):
         ("model", {"backbone": "basic_cnn", "weights": "imagenet"}, "no pretrained weights"),
         ("train", {"lr_schedule": "step"}, r"Received: \[train\] lr_schedule='step'"),
         ("train", {"schedule": [{"trainable": "head", "epochz": 1}]}, "Stage fields"),
+        ("train", {"mixed_precision": "bf16"}, r"Received: \[train\] mixed_precision='bf16'"),
+        ("train", {"mixup": -0.1}, r"Received: \[train\] mixup=-0.1"),
+        ("data", {"age_weights": 2}, r"number in \[0, 1\]. Received: \[data\] age_weights=2"),
+        ("model", {"tta": "rotate"}, r"Received: \[model\] tta='rotate'"),
+        ("model", {"backbone": "vgg16", "norm_after_pool": True}, "norm_after_pool only with backbone"),
     ],
 )
 def test_experiment_settings_are_checked_when_read_not_after_loading_data(section, settings, message):
@@ -163,3 +168,53 @@ def test_configuration_names_match_the_library_and_reading_one_imports_no_tensor
             "e.Experiment.from_dict({'model': {'head': 'bins:utk7'}}); "
             "assert 'tensorflow' not in sys.modules, 'imported TensorFlow'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+@pytest.mark.slow
+def test_accuracy_options_train_and_reach_the_card(tmp_path):
+    """bfloat16, norm_after_pool, mixup, age weights and flip TTA in one tiny run."""
+    import keras
+
+    from agekit.models import card_of
+
+    experiment = Experiment.from_dict({
+        "data": {"format": "utkface", "n": 60, "image_size": 32, "val": 0.2, "test": 0.2, "age_weights": 0.5},
+        "model": {"layers": 2, "base_filters": 4, "hidden": 8, "outputs": {"gender": 2},
+                  "norm_after_pool": True, "tta": "flip"},
+        "train": {"epochs": 2, "lr_schedule": "cosine", "warmup_epochs": 1, "mixed_precision": "bfloat16",
+                  "mixup": 0.2, "run_dir": str(tmp_path / "run")},
+    })
+    metrics = run_experiment(experiment, figures=False, verbose=0)
+    assert np.isfinite(metrics["mae"])
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    assert card_of(model).tta == "flip" and card_of(model).calibration is not None
+    assert model.get_layer("block1_conv").compute_dtype == "float32"  # saved in float32
+    assert model.get_layer("block1_bn").output.shape == (None, 16, 16, 4)  # after the pool
+
+
+@pytest.mark.slow
+@pytest.mark.backend_agnostic
+def test_gpu_preset_builds_at_smoke_size_and_fits_from_arrays(tmp_path):
+    """The GPU preset (ResNet-50, bfloat16, arrays) built at 32 px and fed one batch, any backend
+    (`benchmarks/README.md`: one short epoch of it on a CPU)."""
+    from agekit.data import Augment, encode_targets
+    from agekit.data.arrays import ArrayFeed, load_arrays
+    from agekit.datasets import load_utkface, make_synthetic
+    from agekit.experiment import preset
+    from agekit.experiment.runner import build, targets
+
+    exp = preset("utkface_gpu", data={"image_size": 32, "batch_size": 4}, train={"epochs": 3})
+    assert exp.data.feed == "arrays" and exp.train.mixed_precision == "bfloat16"
+    df = load_utkface(make_synthetic(tmp_path / "faces", 8, format="utkface", image_size=40))
+    images, kept = load_arrays(df, image_size=32)
+    assert images.shape == (8, 32, 32, 3) and images.dtype == np.uint8 and kept.all()
+    feed = ArrayFeed(images, encode_targets(df, targets(exp.model), sigma=2.0, clip_ages=True), batch_size=4,
+                     augment=Augment(rotation=10, shift=0.1, zoom=0.1, flip=True), mixup=0.2,
+                     age_weights=np.ones(101, "float32"), seed=0)
+    x, y, w = feed[0]
+    assert x.shape == (4, 32, 32, 3) and y["age"].shape == (4, 101) and w["age"].shape == (4,)
+    np.testing.assert_allclose(y["age"].sum(axis=1), 1.0, atol=1e-5)
+    model = build(exp.model, exp.data, exp.train, steps_per_epoch=len(feed))
+    assert "conv5_block3_out" in [layer.name for layer in model.layers]  # ResNet-50, flat
+    outputs = model(x[:2], training=False)
+    assert tuple(outputs["age"].shape) == (2, 101) and tuple(outputs["gender"].shape) == (2, 2)

@@ -239,3 +239,14 @@ def test_a_bins_head_predicts_the_group_center():
     assert ages[-1] == _group_ages()[-1] == 65.0
     np.testing.assert_allclose(ages, _group_ages())
     np.testing.assert_allclose(ages, get_bins("adience").centers)
+
+
+def test_basic_cnn_norm_after_pool_swaps_pool_and_batch_norm():
+    model = basic_cnn(layers=2, base_filters=4, hidden=8, input_shape=(16, 16, 3),
+                      norm_after_pool=True)
+    names = [layer.name for layer in model.layers]
+    assert names.index("block1_pool") < names.index("block1_bn") < names.index("block2_conv")
+    assert model.get_layer("block1_bn").output.shape == (None, 8, 8, 4)
+    default = basic_cnn(layers=2, base_filters=4, hidden=8, input_shape=(16, 16, 3))
+    assert default.get_layer("block1_bn").output.shape == (None, 16, 16, 4)
+    assert model.count_params() == default.count_params()

@@ -36,7 +36,7 @@ def test_a_run_fine_tunes_on_photos_and_records_it(shared_data, tmp_path):
     experiment = Experiment.from_dict({
         "data": {"format": "utkface", "root": str(root), "image_size": 32, "batch_size": 16},
         "model": {"layers": 2, "base_filters": 4, "hidden": 8, "outputs": {"gender": 2}},
-        "train": {"epochs": 1, "run_dir": str(tmp_path / "run")},
+        "train": {"epochs": 1, "run_dir": str(tmp_path / "run"), "lr_schedule": "cosine"},  # recompiled
         "photos": {"root": str(photos), "epochs": 1, "mix": 20, "exclude": [2]},
     })
     metrics = run_experiment(experiment, verbose=0)

@@ -195,3 +195,14 @@ def test_resume_refuses_a_run_folder_made_by_other_settings(tmp_path):
     # The same settings (a model built again, in the same process) resume: nothing to do.
     _, history = fit(_small(), (x, y), run_dir=tmp_path, epochs=1, learning_rate=1e-3, verbose=0)
     assert len(history) == 1
+
+
+def test_fit_in_mixed_bfloat16(tmp_path):
+    x, y = _data(channels=1)
+    model, _ = fit(lambda: compile_model(_small()), (x, y), run_dir=tmp_path, epochs=1,
+                   mixed_precision="bfloat16", verbose=0)
+    assert model.get_layer("fc1").compute_dtype == "bfloat16"
+    assert model.get_layer("age").compute_dtype == "float32"
+    assert keras.mixed_precision.global_policy().name == "float32"
+    with pytest.raises(ValueError, match="Expected False, True, 'float16' or 'bfloat16'"):
+        fit(lambda: compile_model(_small()), (x, y), run_dir=tmp_path, mixed_precision="int8")

@@ -10,7 +10,12 @@ Importing this subpackage imports TensorFlow and Keras (`import agekit` does not
 """
 
 from agekit.data.augment import FILL_MODES, Augment, AugmentLayer
-from agekit.data.balance import balanced_groups, class_weights
+from agekit.data.balance import (
+    age_weights,
+    balanced_groups,
+    class_weights,
+    weight_by_age,
+)
 from agekit.data.decode import (
     COLORS,
     RESIZE_MODES,
@@ -19,6 +24,7 @@ from agekit.data.decode import (
     read_and_decode,
     resize_image,
 )
+from agekit.data.mixup import mixup
 from agekit.data.pipeline import AUTOTUNE, make_dataset, make_datasets
 from agekit.data.preprocess import PREPROCESSING, preprocess_images
 from agekit.data.skipped import SkippedImages, skipped_images
@@ -35,6 +41,7 @@ __all__ = [
     "AugmentLayer",
     "SkippedImages",
     "Targets",
+    "age_weights",
     "balanced_groups",
     "check_image_bytes",
     "class_weights",
@@ -43,8 +50,10 @@ __all__ = [
     "encode_targets",
     "make_dataset",
     "make_datasets",
+    "mixup",
     "preprocess_images",
     "read_and_decode",
     "resize_image",
     "skipped_images",
+    "weight_by_age",
 ]

@@ -35,7 +35,7 @@ from agekit.data.decode import (
     read_and_decode,
     resize_image,
 )
-from agekit.data.preprocess import check_preprocess, preprocess_images
+from agekit.data.preprocess import check_preprocess, preprocess_images, preprocess_uint8
 from agekit.data.skipped import SkippedImages, recorder
 from agekit.data.targets import encode_targets
 
@@ -190,23 +190,31 @@ def make_dataset(
         indices = _balanced_stream(groups, usable & known, seed)
 
     aug_seed = seed if augment is None or augment.seed is None else augment.seed
+    # Without photometric augmentation (tf ops on float images), the images are made
+    # float32 and preprocessed in the same numpy call that decodes or warps them
+    # (`preprocess_uint8`, one pass), in chunks of a whole batch: no rebatching copy.
+    finish = preprocess if isinstance(preprocess, str) and not (augment is not None and augment.photometric) \
+        else None
+    chunk = batch_size if finish is not None else CHUNK
     ds = _load_stage(
         indices, paths, record, size=size, resize=resize, color=color,
         augment=augment if cache is None else None, seed=aug_seed,
+        finish=finish if cache is None else None, chunk=chunk,
     )  # fmt: skip
     if cache is not None:  # cache single decoded images, augment after the cache
         ds = ds.unbatch().cache("" if cache == "memory" else os.fspath(cache))
         if shuffle:
             buffer = int(min(shuffle_buffer, usable.sum()))
             ds = ds.shuffle(max(buffer, 1), seed=seed, reshuffle_each_iteration=True)
-        ds = _augment_stage(ds, augment, size=size, seed=aug_seed)
-    ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)
+        ds = _augment_stage(ds, augment, size=size, seed=aug_seed, finish=finish, chunk=chunk)
+    if finish is None or drop_remainder:  # else the chunks are the batches already
+        ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)
     # Every streamed row yields one image (see `_load_stage`), so the number of batches is
     # known: Keras then ends each epoch on time instead of running the data out.
     rows_per_epoch = int(usable.sum())
     batches = rows_per_epoch // batch_size if drop_remainder else -(-rows_per_epoch // batch_size)
     ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
-    ds = ds.map(_finisher(targets, augment, preprocess), num_parallel_calls=AUTOTUNE)
+    ds = ds.map(_finisher(targets, augment, preprocess if finish is None else None), num_parallel_calls=AUTOTUNE)
     options = tf.data.Options()
     # Order is only free to vary when it is random anyway (shuffled without a seed).
     options.deterministic = seed is not None or (not shuffle and balance is None)
@@ -266,7 +274,7 @@ def _rng(chunk_seed):
     return np.random.default_rng(np.abs(np.asarray(chunk_seed, np.int64)))
 
 
-def _load_stage(indices, paths, record, *, size, resize, color, augment, seed):
+def _load_stage(indices, paths, record, *, size, resize, color, augment, seed, finish=None, chunk=CHUNK):
     """Read, check, decode and resize (or warp) chunks of rows in parallel.
 
     Yields chunks `(uint8 images, rows, draws)`, one image per row; `draws` are each
@@ -275,12 +283,17 @@ def _load_stage(indices, paths, record, *, size, resize, color, augment, seed):
     and truncated files before it starts) are recorded (`record`) and their place is
     taken by another row of the chunk, image and label, so every epoch has the same
     number of images (prediction drops them again by path, `agekit.evaluation`).
+    With `finish` (a preprocessing mode), the images come as float32, preprocessed.
     """
     height, width = size
     channels = 1 if color == "grayscale" else 3
     warp = augment is not None and augment.geometric
 
     def load_chunk(rows, chunk_seed):
+        images, rows, draws = load_uint8(rows, chunk_seed)
+        return (images if finish is None else preprocess_uint8(images, finish)), rows, draws
+
+    def load_uint8(rows, chunk_seed):
         n = len(rows)
         images = np.empty((n, height, width, channels), np.uint8)
         draws = np.zeros((n, _NUM_RANDOM), np.float32)
@@ -309,37 +322,44 @@ def _load_stage(indices, paths, record, *, size, resize, color, augment, seed):
 
     def call(rows, chunk_seed):
         images, rows, draws = tf.numpy_function(
-            load_chunk, [rows, chunk_seed], (tf.uint8, tf.int64, tf.float32), stateful=False
-        )
+            load_chunk, [rows, chunk_seed], (tf.uint8 if finish is None else tf.float32, tf.int64, tf.float32),
+            stateful=False,
+        )  # fmt: skip
         images = tf.ensure_shape(images, (None, height, width, channels))
         return images, tf.ensure_shape(rows, (None,)), tf.ensure_shape(draws, (None, _NUM_RANDOM))
 
-    ds = tf.data.Dataset.zip((indices.batch(CHUNK), _chunk_seeds(seed)))
+    ds = tf.data.Dataset.zip((indices.batch(chunk), _chunk_seeds(seed)))
     return ds.map(call, num_parallel_calls=AUTOTUNE)
 
 
-def _augment_stage(ds, augment, *, size, seed):
-    """After a cache: chunk single images again, warp them and draw their numbers."""
+def _augment_stage(ds, augment, *, size, seed, finish=None, chunk=CHUNK):
+    """After a cache: chunk single images again, warp them and draw their numbers (and,
+    with `finish`, make them float32 and preprocess them in the same numpy call)."""
     height, width = size
 
     def warp_chunk(images, chunk_seed):
         draws = augment.draw(_rng(chunk_seed), len(images))
-        return augment.warp_all(images, draws, image_size=size, out=np.empty_like(images)), draws
+        out = augment.warp_all(images, draws, image_size=size, out=np.empty_like(images))
+        return (out if finish is None else preprocess_uint8(out, finish)), draws
 
     def call(element, chunk_seed):
         images, rows, draws = element
-        if augment is None:
+        if augment is None or not augment.geometric:
+            if augment is not None:
+                n = tf.shape(rows)[0]
+                draws = tf.random.stateless_uniform((n, _NUM_RANDOM), seed=chunk_seed)
+            if finish is not None:
+                images = tf.ensure_shape(tf.numpy_function(
+                    lambda x: preprocess_uint8(x, finish), [images], tf.float32, stateful=False), images.shape)
             return images, rows, draws
-        if not augment.geometric:
-            n = tf.shape(rows)[0]
-            return images, rows, tf.random.stateless_uniform((n, _NUM_RANDOM), seed=chunk_seed)
         out, draws = tf.numpy_function(
-            warp_chunk, [images, chunk_seed], (tf.uint8, tf.float32), stateful=False
-        )
+            warp_chunk, [images, chunk_seed], (tf.uint8 if finish is None else tf.float32, tf.float32),
+            stateful=False,
+        )  # fmt: skip
         out = tf.ensure_shape(out, (None, height, width, images.shape[-1]))
         return out, rows, tf.ensure_shape(draws, (None, _NUM_RANDOM))
 
-    ds = tf.data.Dataset.zip((ds.batch(CHUNK), _chunk_seeds(seed)))
+    ds = tf.data.Dataset.zip((ds.batch(chunk), _chunk_seeds(seed)))
     return ds.map(call, num_parallel_calls=AUTOTUNE)
 
 
@@ -352,9 +372,10 @@ def _finisher(targets, augment, preprocess):
     y_t, w_t = to_tensors(targets.y), to_tensors(targets.sample_weight)
 
     def finish(images, rows, draws):
-        if augment is not None and augment.photometric:
-            images = augment.photometric_tf(tf.cast(images, tf.float32), draws)
-        images = preprocess_images(images, preprocess)
+        if preprocess is not None:  # None: made float32 and preprocessed in numpy already
+            if augment is not None and augment.photometric:
+                images = augment.photometric_tf(tf.cast(images, tf.float32), draws)
+            images = preprocess_images(images, preprocess)
         if y_t is None:
             return images
         y = tf.nest.map_structure(lambda t: tf.gather(t, rows), y_t)

@@ -61,7 +61,7 @@ def _stages(section, name, value):
     """A list of `agekit.training.Stage` tables."""
     if not (isinstance(value, list) and value and all(isinstance(stage, dict) for stage in value)):
         fail("a list of stage tables", _where(section, name), value)
-    from agekit.training import Stage
+    from agekit.stages import Stage  # no TensorFlow while a configuration is read
 
     for stage in value:
         try:

@@ -44,6 +44,7 @@ DETECTORS = ("auto", "none", "boxes", "hog", "cnn")
 SPLITS = ("random", "given", "counts", "folds")
 COLORS = ("rgb", "grayscale", "grayscale_rgb")
 MARGIN_NAMES = ("tight", "loose", "very_loose")
+FEEDS = ("tfdata", "arrays")
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,17 @@ class DataConfig:
         augment: Train-time augmentation: true (the VGG16 study's: rotation, shifts,
             zoom, flip), false, or a table of `agekit.data.Augment` settings.
         balance: Column to balance batches by (e.g. `"bins:utk7"`), or None.
+        age_weights: 0 (none), or the power p of per-age loss weights for a `dex` age
+            head: (smoothed age frequency) ** -p, so rare ages (the old, the very
+            young) count more (`agekit.data.age_weights`; p in [0, 1]).
         sigma: Width of the DEX label distributions: `"auto"` (per-image `age_std` when
             the data has it), None (one-hot) or a number of years.
         clip_ages: Map ages above the oldest DEX / CORAL class to it.
         cache: Keep the decoded images in memory after the first epoch.
+        feed: `"tfdata"` (a `make_dataset` pipeline) or `"arrays"`: every image
+            decoded once into memory and fitted as `keras.utils.PyDataset` batches
+            (`agekit.data.arrays`), which any Keras backend fits (`KERAS_BACKEND=jax`
+            on a GPU); geometric augmentation only, no `balance`.
         seed: Seed of the synthetic data, the split, shuffling and augmentation.
         train_size: With `split="counts"`: rows for training (None: every row left).
         stratify: With `split="random"`: the column whose shares every split keeps
@@ -120,9 +128,11 @@ class DataConfig:
     batch_size: int = 32
     augment: bool | dict = True
     balance: str | None = None
+    age_weights: float = 0.0
     sigma: str | float | None = "auto"
     clip_ages: bool = True
     cache: bool = True
+    feed: str = "tfdata"
     seed: int = 0
     train_size: int | None = None
     stratify: str | None = "age"
@@ -169,10 +179,14 @@ class DataConfig:
             _flag(s, "augment", self.augment)
         if self.balance is not None and not isinstance(self.balance, str):
             fail("a column name, 'bins:<scheme>' or None", _where(s, "balance"), self.balance)
+        _number(s, "age_weights", self.age_weights, low=0, high=1)
         if self.sigma != "auto":
             _number(s, "sigma", self.sigma, low=0, low_open=True, optional=True)
         _flag(s, "clip_ages", self.clip_ages)
         _flag(s, "cache", self.cache)
+        _choice(s, "feed", self.feed, FEEDS)
+        if self.feed == "arrays" and self.balance is not None:
+            fail("balance=None with feed='arrays'", _where(s, "balance"), self.balance)
         _whole(s, "seed", self.seed, low=0)
         self._check_protocol()
 
@@ -315,5 +329,10 @@ def _check_sections(experiment):
         if kind not in ("dex", "bins") or model.outputs or model.backbone in TWO_OUTPUT:
             fail("class_weight only for a single-output model with a 'dex' or 'bins:<scheme>' head",
                  _where("train", "class_weight"), train.class_weight)
+    dex = model.head == "dex"
+    for section, name, value in (("data", "age_weights", data.age_weights), ("train", "mixup", train.mixup)):
+        if value and not dex:
+            fail(f"{name} only with a 'dex' age head (it weighs or mixes age distributions)",
+                 _where(section, name), value)
     if experiment.search is not None and data.split == "folds":
         fail("a [search] without split='folds'", _where("data", "split"), data.split)

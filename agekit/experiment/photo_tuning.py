@@ -101,29 +101,35 @@ def photo_faces(config: PhotosConfig, crop, work_dir):
     return kept
 
 
-def finetune(model, faces, mix, *, epochs, learning_rate, target, image_size, batch_size, sigma, seed=0,
-             augment=None, verbose=0):
+def finetune(model, faces, mix, experiment, *, config=None, augment=None, verbose=0):
     """Go on training `model` on `faces` (crops with `age`) plus `mix` (its own faces).
 
-    Columns `faces` lacks (gender, ethnicity) get weight 0 in their outputs. Returns the
-    Keras history.
+    The model is compiled afresh with the experiment's optimizer, losses and weights at
+    the `[photos]` learning rate, constant (`config`: that section; default the
+    experiment's). Columns `faces` lacks (gender, ethnicity) get weight 0 in their
+    outputs. Returns the Keras history.
     """
     import pandas as pd
 
     from agekit.data import make_dataset
+    from agekit.experiment.runner import compile_for, targets
 
+    config = config or experiment.photos
+    data = experiment.data
     columns = [c for c in ("path", "age", "gender", "ethnicity") if c in mix.columns or c in faces.columns]
     both = pd.concat([faces.reindex(columns=columns), mix.reindex(columns=columns)], ignore_index=True)
     for column in ("gender", "ethnicity"):
         if column in both.columns:
             both[column] = both[column].astype("Int64")
-    data = make_dataset(both, target=target, image_size=image_size, batch_size=batch_size, shuffle=True,
-                        sigma=sigma, clip_ages=True, seed=seed, augment=augment)
-    model.optimizer.learning_rate.assign(learning_rate)
-    return model.fit(data, epochs=epochs, verbose=verbose)
+    dataset = make_dataset(both, target=targets(experiment.model), image_size=data.image_size,
+                           batch_size=data.batch_size, shuffle=True, sigma=data.sigma, clip_ages=True,
+                           seed=data.seed, augment=augment)
+    compile_for(model, dataclasses.replace(experiment.train, lr_schedule=None, warmup_epochs=0,
+                                           learning_rate=config.learning_rate))
+    return model.fit(dataset, epochs=config.epochs, verbose=verbose)
 
 
-def run_photos(model, experiment, train, *, run_dir, data_dir, target, augment=None, verbose=0) -> dict:
+def run_photos(model, experiment, train, *, run_dir, data_dir, augment=None, verbose=0) -> dict:
     """The `[photos]` stage of `run_experiment`: cut, fine-tune; returns its counts."""
     from agekit.experiment.runner import crop_geometry
     from agekit.photos import spec_from_card
@@ -140,9 +146,7 @@ def run_photos(model, experiment, train, *, run_dir, data_dir, target, augment=N
     mix = train.sample(n=min(config.mix, len(train)), random_state=data.seed) if config.mix else train.iloc[:0]
     log.info("fine-tuning on %d photo faces (+ %d training faces), %d epochs", len(faces), len(mix),
              config.epochs)
-    history = finetune(model, faces, mix, epochs=config.epochs, learning_rate=config.learning_rate,
-                       target=target, image_size=data.image_size, batch_size=data.batch_size,
-                       sigma=data.sigma, seed=data.seed, augment=augment, verbose=verbose)
+    history = finetune(model, faces, mix, experiment, augment=augment, verbose=verbose)
     return {**faces.attrs["counts"], "faces": len(faces), "mix": len(mix),
             "subjects": int(faces["subject"].nunique()), "excluded": list(config.exclude),
             "age_range": [float(faces["age"].min()), float(faces["age"].max())],

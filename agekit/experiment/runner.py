@@ -188,7 +188,7 @@ def network(config: ModelConfig, data: DataConfig):
     if config.backbone == "basic_cnn":
         model = basic_cnn(layers=config.layers, base_filters=config.base_filters, hidden=config.hidden,
                           dropout=config.dropout, input_shape=shape, head=config.head, outputs=outputs,
-                          bn_momentum=config.bn_momentum, **options)
+                          bn_momentum=config.bn_momentum, norm_after_pool=config.norm_after_pool, **options)
     elif config.backbone == "levi_hassner_cnn":
         model = levi_hassner_cnn(input_shape=shape, head=config.head, outputs=outputs, **options)
     elif config.backbone == "two_branch_cnn":
@@ -251,6 +251,15 @@ def augment_of(config: DataConfig):
     if isinstance(config.augment, dict):
         return Augment(**config.augment)
     return Augment(rotation=10, shift=0.1, zoom=0.1, flip=True) if config.augment else None
+
+
+def in_float32(model, make):
+    """A float32 copy of a model trained in mixed precision (same weights; `fit` has
+    set the global dtype policy back to float32)."""
+    copy = make()
+    copy.set_weights(model.get_weights())
+    copy.optimizer.build(copy.trainable_variables)  # saved with its slots, as a trained model is
+    return copy
 
 
 def _schedule(config: TrainConfig):
@@ -336,8 +345,8 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
     import keras
     import pandas as pd
 
-    from agekit.data import make_datasets
     from agekit.evaluation import calibrate_model
+    from agekit.experiment.feeds import training_data
     from agekit.models import set_card
     from agekit.training import fit
 
@@ -361,8 +370,7 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
     # Images reach the model as RGB in [0, 255]: it converts and scales them itself.
     common = {"target": targets(spec), "image_size": data.image_size, "batch_size": data.batch_size,
               "clip_ages": data.clip_ages, "sigma": data.sigma}
-    train_ds, val_ds = make_datasets(train, val, augment=augment_of(data), balance=data.balance, seed=data.seed,
-                                     cache="memory" if data.cache else None, **common)
+    train_ds, val_ds = training_data(train, val, experiment, common)
     steps = math.ceil(len(train) / data.batch_size)
     monitor = train_config.monitor or monitor_of(spec)
     class_weight = protocols.class_weights_of(train, spec, train_config)
@@ -391,16 +399,19 @@ def run_experiment(experiment: Experiment, *, figures: bool = True, verbose="aut
                          patience=train_config.patience, monitor=monitor, class_weight=class_weight,
                          callbacks=_callbacks(train_config, monitor), verbose=verbose,
                          compile_options=compile_options(train_config),
+                         mixed_precision=train_config.mixed_precision,
                          final="model.keras")  # saved again below with the card's facts: one model
+    if train_config.mixed_precision:  # the saved model computes in float32
+        model = in_float32(model, make)
     ages = [float(train["age"].min()), float(train["age"].max())]
     if experiment.photos is not None:  # fine-tune on whole photos, cut as the model cuts photos
         from agekit.experiment.photo_tuning import run_photos
 
         extras["photos"] = run_photos(model, experiment, train, run_dir=run_dir,
-                                      data_dir=data_dir or run_dir / "data", target=targets(spec),
-                                      augment=augment_of(data), verbose=verbose)
+                                      data_dir=data_dir or run_dir / "data", augment=augment_of(data),
+                                      verbose=verbose)
         ages = [min(ages[0], extras["photos"]["age_range"][0]), max(ages[1], extras["photos"]["age_range"][1])]
-    set_card(model, age_range=tuple(ages), crop=crop_geometry(data),
+    set_card(model, age_range=tuple(ages), crop=crop_geometry(data), tta=spec.tta,
              data=data_name(data) + (f"+{experiment.photos.format}" if experiment.photos else ""),
              validation={"split_csv": "split.csv", "split": "val", "n": len(val), "seed": data.seed})
     held = ("calib", calib) if len(calib) else ("val", val)  # faces neither trained on nor tested on

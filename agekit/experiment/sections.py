@@ -34,6 +34,8 @@ LR_SCHEDULES = (None, "plateau", "cosine")
 SCHEDULE_KINDS = ("inverse_time", "exponential")
 WEIGHT_DECAY_MODES = ("decoupled", "l2")
 CLASS_WEIGHTS = ("balanced", "one_minus_frequency")
+TTA_MODES = (None, "flip")
+PRECISIONS = (None, "float16", "bfloat16")
 
 
 def _lr_schedule(section, value):
@@ -64,7 +66,12 @@ class ModelConfig:
         weights: Backbone weights: `"imagenet"`, None or a file (not for the CNNs
             trained from scratch).
         dropout: Dropout before the heads (`two_branch_cnn`: in each branch).
-        layers, base_filters, hidden, bn_momentum: `basic_cnn` settings.
+        layers, base_filters, hidden, bn_momentum, norm_after_pool: `basic_cnn`
+            settings (`norm_after_pool`: batch norm after the max-pool of each block,
+            a cheaper step).
+        tta: Test-time augmentation recorded in the model card and used by every
+            prediction (`predict_age`, `evaluate_model`): None, or `"flip"` (each face
+            and its mirror image, outputs averaged; twice the inference cost).
         top, fc_units: `build_model` top.
         options: Further keyword arguments of the network's builder.
     """
@@ -78,6 +85,8 @@ class ModelConfig:
     base_filters: int = 32
     hidden: int = 256
     bn_momentum: float = 0.99
+    norm_after_pool: bool = False
+    tta: str | None = None
     top: str = "gap"
     fc_units: int = 512
     options: dict = field(default_factory=dict)
@@ -108,6 +117,11 @@ class ModelConfig:
         _whole(s, "base_filters", self.base_filters)
         _whole(s, "hidden", self.hidden)
         _number(s, "bn_momentum", self.bn_momentum, low=0, high=1, high_open=True)
+        _flag(s, "norm_after_pool", self.norm_after_pool)
+        if self.norm_after_pool and self.backbone != "basic_cnn":
+            fail("norm_after_pool only with backbone='basic_cnn'", _where(s, "norm_after_pool"),
+                 self.norm_after_pool)
+        _choice(s, "tta", self.tta, TTA_MODES)
         _choice(s, "top", self.top, TOPS)
         _whole(s, "fc_units", self.fc_units)
         _mapping(s, "options", self.options)
@@ -150,6 +164,11 @@ class TrainConfig:
             (`dex` or `bins:<scheme>`, single-output models), from the training split.
         pretrain_schedule: With an experiment's `pretrain` data: the stages trained on
             it before the main data (a list of `agekit.training.Stage` tables).
+        mixed_precision: None (float32), `"bfloat16"` (CPUs with AVX512-BF16 or AMX,
+            TPUs, recent GPUs) or `"float16"` (GPUs): mixed-precision training
+            (`agekit.training.fit`); the saved model computes in float32.
+        mixup: 0 (none) or the Beta(alpha, alpha) concentration of mixup on the DEX
+            age target (`agekit.data.mixup`; a `dex` head).
 
     Every stage of `schedule` and `pretrain_schedule` compiles with this section's
     optimizer settings, losses, loss weights and label smoothing at its own learning
@@ -173,6 +192,8 @@ class TrainConfig:
     losses: dict = field(default_factory=dict)
     class_weight: str | dict | None = None
     pretrain_schedule: list | None = None
+    mixed_precision: str | None = None
+    mixup: float = 0.0
 
     def __post_init__(self):
         s = "train"
@@ -222,3 +243,5 @@ class TrainConfig:
             _choice(s, "class_weight", self.class_weight, (*CLASS_WEIGHTS, None))
         if self.pretrain_schedule is not None:
             _stages(s, "pretrain_schedule", self.pretrain_schedule)
+        _choice(s, "mixed_precision", self.mixed_precision, PRECISIONS)
+        _number(s, "mixup", self.mixup, low=0)

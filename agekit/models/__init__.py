@@ -34,6 +34,7 @@ from agekit.models.scratch import (
     split_branch_cnn,
     two_branch_cnn,
 )
+from agekit.models.tta import flip_images, predict_outputs
 
 __all__ = [
     "BACKBONES",
@@ -50,12 +51,14 @@ __all__ = [
     "compile_model",
     "counted_layers",
     "describe",
+    "flip_images",
     "heads_of",
     "image_input",
     "levi_hassner_cnn",
     "make_optimizer",
     "make_schedule",
     "parse_head",
+    "predict_outputs",
     "preprocessing_for",
     "set_card",
     "set_trainable",

@@ -41,7 +41,8 @@ COLORS = ("rgb", "grayscale", "grayscale_rgb")
 RESIZE_MODES = ("stretch", "pad")
 LAYER_MODES = tuple(m for m in PREPROCESSING)
 # What a card records beyond the input and the heads (set_card may change these).
-FACTS = ("age_range", "crop", "data", "validation", "calibration", "backbone")
+FACTS = ("age_range", "crop", "data", "validation", "calibration", "backbone", "tta")
+TTA_MODES = (None, "flip")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ class ModelCard:
         validation: The split the model was validated on (a JSON-ready dict or text).
         calibration: The interval calibration (`agekit.calibration`), or None.
         backbone: The network's name (`"vgg16"`, `"basic_cnn"`, ...).
+        tta: Test-time augmentation every agekit prediction applies
+            (`agekit.models.predict_outputs`): None, or `"flip"` (the outputs for each
+            face and its mirror image, averaged).
         in_model: True when the model applies `preprocess` and `color` itself (every
             agekit model); False for a plain Keras model described with `describe`,
             whose input agekit preprocesses outside.
@@ -85,6 +89,7 @@ class ModelCard:
     validation: dict | str | None = None
     calibration: dict | None = None
     backbone: str | None = None
+    tta: str | None = None
     in_model: bool = True
     missing: tuple = ()
     version: int = CARD_VERSION
@@ -104,6 +109,8 @@ class ModelCard:
             if not (np.isfinite(low) and np.isfinite(high) and low <= high):
                 fail("age_range (youngest, oldest) with youngest <= oldest", "age_range", self.age_range)
             object.__setattr__(self, "age_range", (low, high))
+        if self.tta not in TTA_MODES:
+            fail(f"tta to be one of {TTA_MODES}", "tta", self.tta)
         for name in ("crop", "calibration"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, dict):
@@ -293,7 +300,7 @@ def set_card(model, **facts) -> ModelCard:
     Args:
         model: An agekit model (it has a `Preprocess` layer).
         **facts: Any of `age_range`, `crop`, `data`, `validation`, `calibration`,
-            `backbone` (see `ModelCard`); None removes a fact.
+            `backbone`, `tta` (see `ModelCard`); None removes a fact.
 
     Example:
         >>> from agekit.models import basic_cnn

@@ -124,7 +124,7 @@ def two_branch_cnn(*, input_shape=(128, 128, 3), head="regression", dropout=0.3,
 
 def basic_cnn(*, layers=4, base_filters=64, hidden=132, dropout=0.6,
               input_shape=(224, 224, 1), head="bins:utk7", outputs=None, preprocess="0-1",
-              bn_momentum=0.99, rescale=None):
+              bn_momentum=0.99, rescale=None, norm_after_pool=False):
     """The UTKFace study's Basic CNN; the defaults are its best model, AGECNN.
 
     `layers` blocks of conv 3x3 (same padding) -> ReLU -> batch norm -> max-pool 2, the
@@ -136,6 +136,10 @@ def basic_cnn(*, layers=4, base_filters=64, hidden=132, dropout=0.6,
     is that of the batch-norm moving statistics: Keras' 0.99 needs thousands of steps to
     settle; 0.9 suits short runs on small data (a few hundred steps), where inference
     with lagging statistics is far worse than the training loss suggests.
+    `norm_after_pool=True` swaps the last two layers of each block (conv -> ReLU ->
+    max-pool -> batch norm): the batch norm then sees a quarter of the pixels, which
+    makes a training step about 30% cheaper on a CPU at no loss of accuracy
+    (`benchmarks/ablate_recipe.py`).
 
     Example:
         >>> basic_cnn(input_shape=(32, 32, 1), base_filters=8).output_shape
@@ -155,8 +159,9 @@ def basic_cnn(*, layers=4, base_filters=64, hidden=132, dropout=0.6,
     for i in range(depth):
         x = keras.layers.Conv2D(base_filters * 2**i, 3, padding="same", name=f"block{i + 1}_conv")(x)
         x = keras.layers.ReLU(name=f"block{i + 1}_relu")(x)
-        x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"block{i + 1}_bn")(x)
-        x = keras.layers.MaxPooling2D(2, name=f"block{i + 1}_pool")(x)
+        norm = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"block{i + 1}_bn")
+        pool = keras.layers.MaxPooling2D(2, name=f"block{i + 1}_pool")
+        x = norm(pool(x)) if norm_after_pool else pool(norm(x))
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(hidden, activation="relu", name="fc1")(x)
     if dropout:
