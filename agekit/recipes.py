@@ -82,11 +82,19 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=None, help="use only N images (smoke test)")
     parser.add_argument("--no-install", dest="install", action="store_false",
                         help="do not install the model as 'utkface' in ~/.agekit/weights ($AGEKIT_HOME)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also show TensorFlow's C++ start-up messages (hidden by default)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    from agekit.cli._common import _start_tensorflow
+
+    _start_tensorflow(args)
     metrics = utkface(args.data_root, args.run_dir, photos=args.photos, epochs=args.epochs, limit=args.limit,
                       install=args.install)
-    print(json.dumps({k: v for k, v in metrics.items() if k != "data"}, indent=2, default=str))
+    print(json.dumps({k: v for k, v in metrics.items() if k not in ("data", "audit", "coverage_by_level")},
+                     indent=2, default=str))
+    print(f"model installed as 'utkface': {metrics['installed']}" if args.install else
+          f"model: {Path(args.run_dir) / 'model.keras'}")
     return 0
 
 
