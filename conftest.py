@@ -15,7 +15,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
-# Models a test installs (the recipe's `install_model`) never reach the user's ~/.agekit.
+# Models a test installs (the recipe's `install_model`) never reach the user's ~/.agekit;
+# the user's own folder stays known (tests that measure an installed model read it).
+os.environ.setdefault("AGEKIT_USER_HOME", os.environ.get("AGEKIT_HOME") or str(Path.home() / ".agekit"))
 os.environ["AGEKIT_HOME"] = tempfile.mkdtemp(prefix="agekit-home-")
 
 import pytest

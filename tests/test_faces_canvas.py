@@ -4,8 +4,9 @@ The acceptance check of the photo path: paste a chip (1-3x, turned up to 10 degr
 on a busy background), detect and cut it with the defaults (`"utkface"` template,
 `"auto"` detector), and a model should predict nearly what it predicts on the chip.
 In CI the model is a stand-in trained in the test (ridge regression on 16x16 grey
-pixels: far more sensitive to the crop's geometry than a CNN). Set AGEKIT_TEST_MODEL to
-a `.keras` file to run the check on a real model over all 400 sample chips.
+pixels: far more sensitive to the crop's geometry than a CNN). The check on a real model
+over all 400 sample chips runs when one is at hand: AGEKIT_TEST_MODEL (a `.keras` file),
+else the `utkface` model the recipe installed for this user (`~/.agekit/weights`).
 """
 
 import os
@@ -85,14 +86,21 @@ def test_pasted_chips_come_back_as_the_chip(shared_data):
     assert np.mean(np.abs(on_chips - on_crops)) <= 1.5
 
 
+INSTALLED = Path(os.environ.get("AGEKIT_USER_HOME", Path.home() / ".agekit")) / "weights" / "utkface.keras"
+REAL_MODEL = Path(os.environ["AGEKIT_TEST_MODEL"]) if os.environ.get("AGEKIT_TEST_MODEL") else INSTALLED
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("AGEKIT_TEST_MODEL"), reason="set AGEKIT_TEST_MODEL to a .keras file")
+@pytest.mark.skipif(not REAL_MODEL.is_file(), reason="no trained model: set AGEKIT_TEST_MODEL, or run the "
+                    "UTKFace recipe (it installs ~/.agekit/weights/utkface.keras)")
 def test_a_real_model_predicts_the_pasted_chip_as_the_chip(shared_data):
     from agekit.predict import load_model, predict_age
 
-    model = load_model(Path(os.environ["AGEKIT_TEST_MODEL"]))
+    from agekit.photos import model_crop
+
+    model = load_model(REAL_MODEL)
     chips = [read_image(p) for p in _sample(shared_data)]
-    crops = _round_trip(chips)
+    crops = _round_trip(chips, crop=model_crop(model))  # the defaults: the model card's crop
     found = [c is not None for c in crops]
     assert np.mean(found) >= 0.97, f"{found.count(False)} of {len(found)} pasted chips not detected"
     on_chips = predict_age(model, [c for c, ok in zip(chips, found) if ok])["age"].to_numpy()
