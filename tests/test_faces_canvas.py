@@ -94,9 +94,8 @@ REAL_MODEL = Path(os.environ["AGEKIT_TEST_MODEL"]) if os.environ.get("AGEKIT_TES
 @pytest.mark.skipif(not REAL_MODEL.is_file(), reason="no trained model: set AGEKIT_TEST_MODEL, or run the "
                     "UTKFace recipe (it installs ~/.agekit/weights/utkface.keras)")
 def test_a_real_model_predicts_the_pasted_chip_as_the_chip(shared_data):
-    from agekit.predict import load_model, predict_age
-
     from agekit.photos import model_crop
+    from agekit.predict import load_model, predict_age
 
     model = load_model(REAL_MODEL)
     chips = [read_image(p) for p in _sample(shared_data)]

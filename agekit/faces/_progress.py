@@ -10,15 +10,14 @@ logger = logging.getLogger("agekit.faces")
 
 
 class _Progress:
-    """Counts finished images; logs count, rate and ETA every `every` images or minute,
-    or, on a terminal or in a notebook, draws a progress bar instead (the last line is
-    logged either way)."""
+    """Counts finished images; logs count, rate and ETA every `every` images or minute
+    (or draws a bar where a person watches: the last line is logged either way)."""
 
     def __init__(self, total, every, callback, *, seconds=60.0):
         self.total, self.every, self.callback = total, max(1, int(every)), callback
         self.done, self.counts, self.start = 0, {}, time.monotonic()
         self.seconds, self.logged, self.logged_done = seconds, self.start, None
-        self.bar = _bar(total) if total > 1 and _interactive() else None
+        self.bar = _bar(total)
 
     def step(self, status):
         self.done += 1
@@ -26,13 +25,11 @@ class _Progress:
         if self.callback is not None:
             self.callback(self.done, self.total)
         if self.bar is not None:
-            self.bar.update(self.done, [(k, v) for k, v in sorted(self.counts.items())], finalize=False)
+            self.bar.update(self.done, sorted(self.counts.items()), finalize=self.done == self.total)
         elif self.done % self.every == 0 or time.monotonic() - self.logged >= self.seconds:
             self._log()
 
     def finish(self):
-        if self.bar is not None:
-            self.bar.update(self.done, [(k, v) for k, v in sorted(self.counts.items())], finalize=True)
         if self.logged_done != self.done:
             self._log()
 
@@ -46,15 +43,12 @@ class _Progress:
                     self.done, self.total, counts, rate, _duration(eta))
 
 
-def _interactive():
-    """A person watches: stderr is a terminal, or this runs in a Jupyter kernel."""
+def _bar(total):
+    """Keras' progress bar over the images where a person watches (a terminal, Jupyter)."""
     import sys
 
-    return "ipykernel" in sys.modules or (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
-
-
-def _bar(total):
-    """Keras' progress bar over the images (imported only when one is drawn)."""
+    if total < 2 or not ("ipykernel" in sys.modules or sys.stderr.isatty()):
+        return None
     import keras
 
     return keras.utils.Progbar(total, unit_name="image", stateful_metrics=sorted(_manifest.STATUSES))
