@@ -23,7 +23,7 @@ from agekit.errors import MissingFileError
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 # What makes each named model, for the message when it is missing.
 MAKERS = {
-    "utkface": "python -m agekit.recipes utkface PATH/TO/UTKFace   # about 30 minutes on 2 CPU cores",
+    "utkface": "python -m agekit.recipes utkface PATH/TO/UTKFace --photos PATH/TO/FGNET (about 30 minutes on 2 CPU cores)",
 }
 
 
