@@ -53,6 +53,20 @@ class _Pixels(keras.layers.Layer):
         return ops.cast(images, "float32")
 
 
+class _Mirror(keras.layers.Layer):
+    """Images flipped left-right (the card's test-time augmentation, `tta="flip"`)."""
+
+    def call(self, images):
+        return ops.flip(images, axis=2)
+
+
+class _Mean(keras.layers.Layer):
+    """The mean of an output on the images and on their mirror images."""
+
+    def call(self, a, b):
+        return (a + b) / 2.0
+
+
 class _Years(keras.layers.Layer):
     """A head's outputs -> ages in years (`agekit.models.heads.age_tensor`)."""
 
@@ -153,6 +167,9 @@ class _Interval(keras.layers.Layer):
 def serving_model(model, *, interval: float | None = 0.9) -> keras.Model:
     """The model as served: uint8 RGB images in, `{"age": years, other heads...}` out.
 
+    A model whose card asks for test-time flip averaging (`tta="flip"`) is served with
+    it, so the exported model answers as `predict_age` does.
+
     Args:
         model: An agekit model (or a plain Keras model described with
             `agekit.models.describe`).
@@ -182,6 +199,9 @@ def serving_model(model, *, interval: float | None = 0.9) -> keras.Model:
     if not card.in_model:
         x = Preprocess(card.preprocess, color=card.color, name="external_preprocess")(x)
     outputs = outputs_by_name(card, model(x))
+    if card.tta == "flip":  # as predict_age does: the outputs averaged with the mirror image's
+        mirrored = outputs_by_name(card, model(_Mirror(name="mirror")(x)))
+        outputs = {name: _Mean(name=f"{name}_tta")(outputs[name], mirrored[name]) for name in outputs}
     served = {}
     for name, head in heads.items():
         served[name] = outputs[name] if head.kind == "class" else _Years(head, name=f"{name}_years")(

@@ -164,3 +164,15 @@ def test_agekit_export_command_writes_a_savedmodel(agekit_model, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "agekit.cli", "export", str(tmp_path / "m.keras"),
                           str(tmp_path / "x"), "--format", "pickle"], check=False, capture_output=True, text=True)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_a_model_predicted_with_its_mirror_image_is_served_so():
+    from agekit.models import set_card
+
+    images = _images(4)
+    model = basic_cnn(layers=2, base_filters=4, hidden=8, input_shape=(32, 32, 3), head="dex")
+    plain = predict_age(model, images)["age"].to_numpy()
+    set_card(model, tta="flip")  # predict_age averages the outputs with the mirror image's
+    flipped = predict_age(model, images)["age"].to_numpy()
+    assert not np.allclose(plain, flipped, atol=1e-3)
+    np.testing.assert_allclose(serving_model(model).predict(images, verbose=0)["age"], flipped, atol=1e-3)
