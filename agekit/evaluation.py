@@ -99,7 +99,9 @@ def score_predictions(table: pd.DataFrame, *, baseline_age: float | None = None,
     true = table["age"].to_numpy(dtype=float)
     pred = table["pred_age"].to_numpy(dtype=float)
     baseline = float(np.median(true) if baseline_age is None else baseline_age)
-    summary = classification_summary(bin_ages(true, bins), bin_ages(pred, bins), labels=bins)
+    # a regression head may predict a little below 0: it is then in the youngest group
+    summary = classification_summary(bin_ages(true, bins), bin_ages(np.clip(pred, 0, None), bins),
+                                     labels=bins)
     scores = {
         "n": len(table),
         "mae": mae(true, pred),

@@ -114,3 +114,13 @@ def test_classification_summary_golden_values_by_hand():
     assert summary.per_class["support"].tolist() == [2, 2, 1]
     assert summary.accuracy == pytest.approx(3 / 5)
     assert summary.macro_f1 == pytest.approx(1.3 / 3)
+
+
+def test_a_prediction_below_zero_is_scored_in_the_youngest_group():
+    """A regression head can predict -0.004 years; binning it must not fail."""
+    import pandas as pd
+
+    from agekit.evaluation import score_predictions
+
+    scores = score_predictions(pd.DataFrame({"age": [1.0, 40.0], "pred_age": [-0.004, 40.0]}))
+    assert scores["utk7_accuracy"] == 1.0 and scores["mae"] == pytest.approx(0.502)

@@ -4,6 +4,8 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 from agekit.experiment.config import DataConfig, Experiment, ModelConfig, TrainConfig
 
 QUICKSTART = Experiment(
@@ -29,6 +31,7 @@ def draw_figures(run_dir, table, splits, *, bins="utk7") -> dict:
     out = Path(run_dir) / "figures"
     out.mkdir(parents=True, exist_ok=True)
     true, pred = table["age"].to_numpy(float), table["pred_age"].to_numpy(float)
+    pred = np.clip(pred, 0, None)  # a regression head may predict a little below 0
     sample = table.head(12)
     drawings = {
         "history": lambda path: plots.plot_history(run_dir, save=path),
