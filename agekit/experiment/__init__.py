@@ -23,8 +23,17 @@ Every value is checked when the configuration is made, and unknown keys are erro
 typo never silently falls back on a default). Named, measured settings are presets of
 this one runner (`agekit.experiment.presets`: the quickstart, the UTKFace recipe).
 
+The studies' protocols are settings too: a split into fixed counts or by folds (the
+mean over folds), face-preparation options, the optimizer's options, weight decay and
+decay schedule, label smoothing, per-output losses, class weights, an optional
+`[pretrain]` section of data trained on first, and an optional `[search]` section (a
+Keras Tuner search over model settings); `agekit reproduce` runs the studies' tables
+with them (`agekit.studies`).
+
 - `config`: the validated dataclasses;
 - `runner`: `load_data`, `split_data`, `build`, `run_experiment`;
+- `protocols`: counts and fold splits, `run_folds`, `pretrain`, class weights;
+- `search`: `SearchConfig` and `run_search`;
 - `report`: `draw_figures`, `quickstart` and its `report.md`;
 - `presets`: named experiments.
 """
@@ -46,6 +55,7 @@ from agekit.experiment.runner import (
     run_experiment,
     split_data,
 )
+from agekit.experiment.search import SearchConfig
 
 __all__ = [
     "CROPPED_FORMATS",
@@ -55,6 +65,7 @@ __all__ = [
     "DataConfig",
     "Experiment",
     "ModelConfig",
+    "SearchConfig",
     "TrainConfig",
     "build",
     "crop_geometry",

@@ -77,6 +77,10 @@ A reported measure's metric:
 `reduce`: "best" is the best epoch on that split (what the studies plotted and quoted),
 "final" the last epoch, "mean" the mean over folds.
 
+`agekit.studies.run.reproduce(name, scale)` (the command `agekit reproduce`) turns an
+entry into `agekit.experiment.Experiment`s, runs them with the one runner and writes the
+study's table beside the measured numbers (`agekit.studies.table`).
+
 Example:
     >>> from agekit import studies
     >>> studies.names()[:2]
