@@ -200,7 +200,7 @@ def test_settings_merge_variants_and_refuse_unknown_names():
     assert s["train"]["stages"] == [{"trainable": 8, "learning_rate": 1e-3, "epochs_share": 1.0}]
     assert studies.settings("000-heads-freeze", "cpu")["model"]["head"] == "dex"  # not mutated
     assert studies.variants_at("001-agecnn-utk7", "cpu") == []
-    assert studies.variants_at("000-crop-align", "smoke") == ["dex-raw", "dex-tight"]
+    assert studies.variants_at("000-crop-align", "smoke") == ["dex-tight"]
     with pytest.raises(ValueError, match="a reproduction name"):
         studies.get("000-nothing")
     with pytest.raises(ValueError, match="scale to be one of"):

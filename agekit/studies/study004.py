@@ -224,8 +224,11 @@ TUNER = {
     "data": COURSE_DATA,
     "variants": None,
     "scales": {
-        "smoke": {**merge(merge(FULL, CPU), SMOKE),
-                  "search": {**_SEARCH_FULL, "max_trials": 2, "epochs": 1},
+        "smoke": {**merge(merge(FULL, CPU), merge(SMOKE, {
+            "train": {"epochs": 1},
+            "deviations": "A plumbing check: 80 synthetic faces at 32 px, one trial of 1 epoch, "
+                          "then 1 epoch of it."})),
+                  "search": {**_SEARCH_FULL, "max_trials": 1, "epochs": 1},
                   "minutes": 0.2},
         "cpu": {**merge(FULL, merge(CPU, {
             "data": {"limit": 2000}, "train": {"epochs": 3},
