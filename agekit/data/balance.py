@@ -176,7 +176,7 @@ def weight_by_age(ds, weights, *, output="age"):
         A dataset of `(images, y, sample_weight)`.
 
     Example:
-        >>> train = weight_by_age(train_ds, age_weights(train_df["age"], power=0.5))
+        >>> train = weight_by_age(train_ds, age_weights(train_df["age"], power=0.5))  # doctest: +SKIP
     """
     import tensorflow as tf
 

@@ -27,7 +27,7 @@ def mixup(ds, *, alpha=0.2, output="age", seed=None):
         The dataset with mixed images (float32) and mixed `output` targets.
 
     Example:
-        >>> train = mixup(make_dataset(df, target="dex", seed=0), alpha=0.2, seed=0)
+        >>> train = mixup(make_dataset(df, target="dex", seed=0), alpha=0.2, seed=0)  # doctest: +SKIP
     """
     if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not alpha > 0:
         fail("alpha > 0", "alpha", alpha)

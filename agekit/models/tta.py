@@ -32,7 +32,7 @@ def predict_outputs(model, inputs, *, batch_size=None, tta="card"):
         ...                   head="regression")
         >>> x = np.zeros((2, 16, 16, 3), "float32")
         >>> predict_outputs(model, x, tta="flip").shape
-        (2,)
+        (2, 1)
     """
     if tta == "card":
         from agekit.models.card import card_of
